@@ -1,0 +1,101 @@
+"""The one scoping helper: every read and write passes through it.
+
+A principal sees and changes only assets whose region code starts with its region prefix (and,
+when it has one, of its category). Another scope's object is reported as not found, so its
+existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, true
+
+from app.errors import Forbidden, NotFound
+
+ROLES = ("admin", "editor", "viewer")
+S = TypeVar("S", bound=Select[Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: account, role and scope."""
+
+    account_id: int | None
+    name: str
+    role: str
+    region_prefix: str = ""
+    category: str | None = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "editor")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def covers(self, region_code: str, category: str | None = None) -> bool:
+        """Whether an object of this region (and category) lies inside the scope."""
+        if not region_code.startswith(self.region_prefix):
+            return False
+        return self.category is None or category is None or category == self.category
+
+    def covers_prefix(self, prefix: str) -> bool:
+        """Whether a whole region prefix lies inside the scope (for plans and stats)."""
+        return prefix.startswith(self.region_prefix)
+
+
+SYSTEM = Principal(account_id=None, name="system", role="admin")
+"""Used by the CLI and background jobs that act on behalf of the operator."""
+
+
+def region_prefix_clause(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, as a range so a b-tree index serves it on both databases."""
+    if not prefix:
+        return true()
+    if len(prefix) >= 6:
+        return column == prefix[:6]  # type: ignore[no-any-return]
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(column >= prefix, column < upper)
+
+
+def scope_clause(
+    principal: Principal, region_col: Any, category_col: Any = None
+) -> ColumnElement[bool]:
+    """The WHERE clause that restricts a query to the principal's scope."""
+    clause = region_prefix_clause(region_col, principal.region_prefix)
+    if principal.category is not None and category_col is not None:
+        clause = and_(clause, category_col == principal.category)
+    return clause
+
+
+def scoped(stmt: S, principal: Principal, region_col: Any, category_col: Any = None) -> S:
+    """Apply the principal's scope to a select."""
+    return stmt.where(scope_clause(principal, region_col, category_col))
+
+
+def ensure_visible(principal: Principal, region_code: str, category: str | None, what: str) -> None:
+    """Raise NotFound for an object outside the scope (existence must not leak)."""
+    if not principal.covers(region_code, category):
+        raise NotFound(f"{what} not found")
+
+
+def ensure_writable(principal: Principal, region_code: str, category: str | None) -> None:
+    """Raise Forbidden unless the principal may write this region and category."""
+    if not principal.can_write:
+        raise Forbidden(f"role '{principal.role}' may not change data")
+    if not principal.covers(region_code, category):
+        scope = principal.region_prefix or "national"
+        cat = f", category {principal.category}" if principal.category else ""
+        raise Forbidden(
+            f"region {region_code}/{category} is outside your scope ({scope}{cat})",
+            region_code=region_code,
+        )
+
+
+def ensure_role(principal: Principal, *roles: str) -> None:
+    """Raise Forbidden unless the principal has one of the roles."""
+    if principal.role not in roles:
+        raise Forbidden(f"requires role {' or '.join(roles)}")

@@ -1,0 +1,93 @@
+"""Asset endpoints under /api/v1/assets."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from app.accounts.deps import CurrentPrincipal
+from app.assets import queries, service
+from app.assets.schemas import AssetCreate, AssetList, AssetRead
+from app.assets.spec import CATEGORIES
+from app.db import DbSession
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+
+CategoryParam = Literal[
+    "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
+]
+StatusParam = Literal["in_service", "renewing", "renewed", "retired"]
+assert set(CategoryParam.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
+
+
+def asset_filters(
+    category: CategoryParam | None = None,
+    region: Annotated[str | None, Query(pattern=r"^\d{1,6}$")] = None,
+    status: StatusParam | None = None,
+    commissioned_after: date | None = None,
+    commissioned_before: date | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> queries.AssetFilters:
+    """Query parameters shared by the list and the ledger export."""
+    return queries.AssetFilters(
+        category=category,
+        region=region,
+        status=status,
+        commissioned_after=commissioned_after,
+        commissioned_before=commissioned_before,
+        q=q,
+    )
+
+
+Filters = Annotated[queries.AssetFilters, Depends(asset_filters)]
+
+
+@router.post("", response_model=AssetRead, status_code=201)
+def create_asset(session: DbSession, principal: CurrentPrincipal, body: AssetCreate) -> Any:
+    """Register an asset; the body's fields are those of its category (DOMAIN.md §4)."""
+    asset = service.register_asset(session, principal, body)
+    return queries.asset_to_read(asset)
+
+
+@router.get("", response_model=AssetList)
+def list_assets(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    sort: queries.SortKey = "id",
+) -> Any:
+    """A keyset page of the ledger; pass `next_cursor` back as `cursor` for the next page."""
+    rows, next_cursor = queries.list_assets(
+        session, principal, filters, limit=limit, cursor=cursor, sort=sort
+    )
+    return {
+        "items": [queries.asset_to_read(a) for a in rows],
+        "next_cursor": next_cursor,
+        "limit": limit,
+    }
+
+
+@router.get("/{asset_id}", response_model=AssetRead)
+def read_asset(session: DbSession, principal: CurrentPrincipal, asset_id: int) -> Any:
+    return queries.asset_to_read(queries.get_asset(session, principal, asset_id))
+
+
+@router.patch("/{asset_id}", response_model=AssetRead)
+def patch_asset(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    asset_id: int,
+    patch: Annotated[dict[str, Any], Body()],
+) -> Any:
+    """Change some fields; the merged record must still be valid for its category."""
+    return queries.asset_to_read(service.update_asset(session, principal, asset_id, patch))
+
+
+@router.delete("/{asset_id}", status_code=204)
+def delete_asset(session: DbSession, principal: CurrentPrincipal, asset_id: int) -> Response:
+    service.delete_asset(session, principal, asset_id)
+    return Response(status_code=204)

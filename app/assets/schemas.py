@@ -1,0 +1,124 @@
+"""Pydantic I/O for assets: one create schema per category, generated from the column spec."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    create_model,
+)
+
+from app.assets.spec import (
+    CATEGORIES,
+    FieldSpec,
+    choices_for,
+    fields_for,
+    is_required,
+)
+
+
+def _iso_date(value: Any) -> Any:
+    """The API takes ISO dates only (YYYY-MM-DD); lenient parsing belongs to the import."""
+    if isinstance(value, datetime):
+        raise ValueError("expected a date (YYYY-MM-DD), not a timestamp")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else _bad_date()
+        except ValueError:
+            _bad_date()
+    _bad_date()
+
+
+def _bad_date() -> Any:
+    raise ValueError("expected an ISO date YYYY-MM-DD")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _annotation(spec: FieldSpec, category: str) -> Any:
+    """The Python type of a field in one category's schema."""
+    if spec.kind == "enum":
+        if spec.name == "category":
+            return Literal[category]
+        return Literal[choices_for(spec, category)]
+    if spec.kind == "date":
+        return IsoDate
+    if spec.kind == "bool":
+        return StrictBool
+    if spec.kind == "int":
+        return Annotated[int, Field(ge=spec.minimum, le=spec.maximum)]
+    if spec.kind == "decimal":
+        return Annotated[Decimal, Field(ge=spec.minimum, max_digits=14, decimal_places=4)]
+    return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=spec.max_length)]
+
+
+class _AssetBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _category_model(category: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for spec in fields_for(category):
+        ann = _annotation(spec, category)
+        if spec.name == "region_code":
+            ann = Annotated[str, Field(pattern=r"^\d{6}$")]
+        if spec.name == "status":
+            fields[spec.name] = (ann, "in_service")
+        elif is_required(spec, category):
+            fields[spec.name] = (ann, ...)
+        else:
+            fields[spec.name] = (ann | None, None)
+    name = "".join(p.title() for p in category.split("_")) + "Create"
+    return create_model(name, __base__=_AssetBase, **fields)
+
+
+CREATE_MODELS: dict[str, type[BaseModel]] = {c: _category_model(c) for c in CATEGORIES}
+"""Per-category create schemas; the API and the import validate with these same models."""
+
+if TYPE_CHECKING:
+    AssetCreate = BaseModel
+else:
+    AssetCreate = Annotated[
+        Union[tuple(CREATE_MODELS.values())],  # noqa: UP007
+        Field(discriminator="category"),
+    ]
+    """Request body of POST /assets: the category's schema, chosen by `category`."""
+
+
+class AssetRead(BaseModel):
+    """An asset as the API returns it: common fields, its category's fields, and its flag status."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    asset_code: str
+    category: str
+    region_code: str
+    status: str
+    flag_status: str | None = None
+    renewed_on: date | None = None
+    last_batch_id: int | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AssetList(BaseModel):
+    """A page of assets with the cursor of the next page (null on the last page)."""
+
+    items: list[AssetRead]
+    next_cursor: str | None
+    limit: int

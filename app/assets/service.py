@@ -1,0 +1,103 @@
+"""Write side of the ledger: register, change and remove assets; flags follow every change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.accounts.scope import Principal, ensure_writable
+from app.assets.models import Asset
+from app.assets.queries import asset_fields, get_asset
+from app.assets.schemas import CREATE_MODELS
+from app.errors import Conflict, Invalid
+from app.kit.validation import invalid_from
+from app.regions.queries import region_exists
+from app.rules import service as rules_service
+
+
+def _ensure_region(session: Session, region_code: str) -> None:
+    if not region_exists(session, region_code):
+        raise Invalid(
+            f"region_code {region_code} is not a known administrative division (GB/T 2260)",
+            errors=[
+                {
+                    "loc": ["body", "region_code"],
+                    "field": "region_code",
+                    "msg": f"unknown region code {region_code}",
+                    "type": "unknown_region",
+                }
+            ],
+        )
+
+
+def _ensure_unique(session: Session, category: str, asset_code: str, own_id: int | None) -> None:
+    existing = session.scalar(
+        select(Asset.id).where(Asset.category == category, Asset.asset_code == asset_code)
+    )
+    if existing is not None and existing != own_id:
+        raise Conflict(
+            f"{category} asset with asset_code '{asset_code}' already exists (id {existing})",
+            asset_code=asset_code,
+            existing_id=existing,
+        )
+
+
+def register_asset(session: Session, principal: Principal, data: BaseModel) -> Asset:
+    """Add an asset to the ledger and evaluate its flags."""
+    values = data.model_dump()
+    ensure_writable(principal, values["region_code"], values["category"])
+    _ensure_region(session, values["region_code"])
+    _ensure_unique(session, values["category"], values["asset_code"], None)
+    asset = Asset(**values)
+    session.add(asset)
+    session.flush()
+    rules_service.refresh_asset_flags(session, [asset])
+    return asset
+
+
+def update_asset(
+    session: Session, principal: Principal, asset_id: int, patch: dict[str, Any]
+) -> Asset:
+    """Apply a partial change; the merged record is validated with its category's schema."""
+    asset = get_asset(session, principal, asset_id)
+    ensure_writable(principal, asset.region_code, asset.category)
+    if "category" in patch and patch["category"] != asset.category:
+        raise Invalid(
+            "category cannot change; delete the asset and register it again",
+            errors=[
+                {
+                    "loc": ["body", "category"],
+                    "field": "category",
+                    "msg": "category is immutable",
+                    "type": "immutable",
+                }
+            ],
+        )
+    merged = asset_fields(asset) | patch
+    try:
+        validated = CREATE_MODELS[asset.category].model_validate(merged).model_dump()
+    except ValidationError as exc:
+        raise invalid_from(exc) from exc
+    if validated["region_code"] != asset.region_code:
+        ensure_writable(principal, validated["region_code"], asset.category)
+        _ensure_region(session, validated["region_code"])
+    if validated["asset_code"] != asset.asset_code:
+        _ensure_unique(session, asset.category, validated["asset_code"], asset.id)
+    changed = {k: v for k, v in validated.items() if getattr(asset, k) != v}
+    for key, value in changed.items():
+        setattr(asset, key, value)
+    if changed:
+        session.flush()
+        rules_service.refresh_asset_flags(session, [asset])
+    return asset
+
+
+def delete_asset(session: Session, principal: Principal, asset_id: int) -> None:
+    """Remove an asset and its flags from the ledger."""
+    asset = get_asset(session, principal, asset_id)
+    ensure_writable(principal, asset.region_code, asset.category)
+    session.delete(asset)
+    session.flush()

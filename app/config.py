@@ -1,0 +1,74 @@
+"""Settings read from the environment (APP_ prefix, nested groups with `__`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE = f"sqlite:///{ROOT / 'var' / 'registry.db'}"
+
+
+class AuthSettings(BaseModel):
+    """Bearer-token authentication."""
+
+    enabled: bool = True
+    max_failures_per_minute: int = 20
+    """Failed token checks allowed per client address per minute before 429."""
+
+
+class ImportSettings(BaseModel):
+    """Limits and tuning of survey-workbook imports."""
+
+    max_file_mb: int = 200
+    max_rows: int = 1_500_000
+    max_uncompressed_mb: int = 2_000
+    """Zip-bomb guard: total uncompressed size of the workbook's parts."""
+    inline_worker: bool = True
+    """Run import jobs in a thread of the server process."""
+
+
+class HttpSettings(BaseModel):
+    """HTTP-level protections."""
+
+    max_body_mb: int = 210
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as APP_<NAME> (groups: APP_<GROUP>__<NAME>)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="APP_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = DEFAULT_SQLITE
+    database_echo: bool = False
+    rules_dir: Path = ROOT / "seed" / "rules"
+    auth: AuthSettings = AuthSettings()
+    imports: ImportSettings = ImportSettings()
+    http: HttpSettings = HttpSettings()
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env == "production":
+            if not self.auth.enabled:
+                raise ValueError("APP_AUTH__ENABLED=false is refused when APP_ENV=production")
+            if self.database_url == DEFAULT_SQLITE:
+                raise ValueError("set APP_DATABASE_URL explicitly when APP_ENV=production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache to override)."""
+    return Settings()

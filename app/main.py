@@ -1,0 +1,100 @@
+"""Application factory: engine and sessions in the lifespan, routers, errors, middleware."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.errors import install_error_handlers, problem
+from app.health import router as health_router
+
+API_PREFIX = "/api/v1"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def api_router() -> APIRouter:
+    """All versioned routers."""
+    from app.accounts.router import router as accounts_router
+    from app.assets.router import router as assets_router
+    from app.regions.router import router as regions_router
+
+    router = APIRouter(prefix=API_PREFIX)
+    router.include_router(health_router)
+    router.include_router(regions_router)
+    router.include_router(assets_router)
+    router.include_router(accounts_router)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service; the engine lives for the app's lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, echo=settings.database_echo)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Renewal Registry 设备更新台账服务",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    install_error_handlers(app)
+    app.include_router(api_router())
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    max_body = settings.http.max_body_mb * 1024 * 1024
+
+    @app.middleware("http")
+    async def _request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > max_body:
+            return problem(
+                413,
+                "/problems/too-large",
+                "Payload too large",
+                f"request body exceeds {settings.http.max_body_mb} MB",
+                request.url.path,
+            )
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request.state.request_id
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    return app
+
+
+def app_factory() -> Any:
+    """uvicorn --factory entry point."""
+    return create_app()

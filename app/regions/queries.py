@@ -1,0 +1,45 @@
+"""Reads over administrative divisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.regions.models import Region
+
+
+def region_exists(session: Session, code: str) -> bool:
+    return session.get(Region, code) is not None
+
+
+def existing_codes(session: Session, codes: set[str]) -> set[str]:
+    """Which of `codes` are known regions (one query, for bulk paths)."""
+    if not codes:
+        return set()
+    found: set[str] = set()
+    items = sorted(codes)
+    for i in range(0, len(items), 900):
+        found.update(
+            session.scalars(select(Region.code).where(Region.code.in_(items[i : i + 900])))
+        )
+    return found
+
+
+def list_regions(
+    session: Session, *, parent: str | None = None, level: str | None = None, q: str | None = None
+) -> Sequence[Region]:
+    """Regions filtered by parent code, level or a name fragment, in code order."""
+    stmt = select(Region).order_by(Region.code)
+    if parent is not None:
+        stmt = stmt.where(Region.parent_code == parent)
+    if level is not None:
+        stmt = stmt.where(Region.level == level)
+    if q:
+        stmt = stmt.where(Region.full_name.contains(q))
+    return session.scalars(stmt).all()
+
+
+def all_regions(session: Session) -> Sequence[Region]:
+    return session.scalars(select(Region).order_by(Region.code)).all()

@@ -1,0 +1,50 @@
+"""Stored flags: the result of evaluating a rule pack over an asset."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, BigId, utcnow
+
+
+class AssetFlag(Base):
+    """One rule that holds (or cannot be decided) for one asset, as of an evaluation date.
+
+    category and region_code are copied from the asset so the due list filters and sorts on
+    this table's indexes alone.
+    """
+
+    __tablename__ = "asset_flags"
+    __table_args__ = (
+        Index("ix_asset_flags_level_due_on_asset_id", "level", "due_on", "asset_id"),
+        Index("ix_asset_flags_category_level_due_on", "category", "level", "due_on", "asset_id"),
+        Index(
+            "ix_asset_flags_region_code_level_due_on", "region_code", "level", "due_on", "asset_id"
+        ),
+        Index("ix_asset_flags_asset_id", "asset_id"),
+        Index("ix_asset_flags_rule_id", "rule_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    region_code: Mapped[str] = mapped_column(String(6))
+    pack_id: Mapped[str] = mapped_column(String(8))
+    pack_version: Mapped[str] = mapped_column(String(16))
+    rule_id: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    """mandatory / assess / encouraged / unknown."""
+    in_scope_on: Mapped[date | None]
+    """Date the rule's condition starts to hold (forward-looking for age rules)."""
+    due_on: Mapped[date | None]
+    """Deadline by which the asset must be renewed or assessed; NULL for unknown flags."""
+    reason: Mapped[str] = mapped_column(String(400))
+    facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    missing: Mapped[list[str] | None] = mapped_column(JSON)
+    """For unknown flags: the fields whose absence leaves the rule undecided."""
+    as_of: Mapped[date]
+    evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
