@@ -12,8 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers, problem
+from app.errors import install_error_handlers
 from app.health import router as health_router
+from app.imports.worker import start_import_worker
+from app.kit.body_limit import BodyLimit
+from app.rules.tasks import DailyRefresh
 
 API_PREFIX = "/api/v1"
 
@@ -29,13 +32,25 @@ def api_router() -> APIRouter:
     """All versioned routers."""
     from app.accounts.router import router as accounts_router
     from app.assets.router import router as assets_router
+    from app.audit.router import router as audit_router
+    from app.imports.router import router as imports_router
+    from app.imports.router import templates as templates_router
+    from app.plans.router import renewals as renewals_router
+    from app.plans.router import router as plans_router
     from app.regions.router import router as regions_router
+    from app.rules.router import router as rules_router
 
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(health_router)
     router.include_router(regions_router)
+    router.include_router(rules_router)
     router.include_router(assets_router)
+    router.include_router(renewals_router)
+    router.include_router(plans_router)
     router.include_router(accounts_router)
+    router.include_router(audit_router)
+    router.include_router(imports_router)
+    router.include_router(templates_router)
     return router
 
 
@@ -49,9 +64,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.settings = settings
+        worker = start_import_worker(app.state.sessionmaker, settings)
+        app.state.import_worker = worker
+        refresher = DailyRefresh(app.state.sessionmaker).start() if settings.env != "test" else None
         try:
             yield
         finally:
+            if refresher is not None:
+                refresher.stop()
+            if worker is not None:
+                worker.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -70,22 +92,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    max_body = settings.http.max_body_mb * 1024 * 1024
+    app.add_middleware(BodyLimit, max_bytes=settings.http.max_body_mb * 1024 * 1024)
 
     @app.middleware("http")
     async def _request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body:
-            return problem(
-                413,
-                "/problems/too-large",
-                "Payload too large",
-                f"request body exceeds {settings.http.max_body_mb} MB",
-                request.url.path,
-            )
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
         for key, value in SECURITY_HEADERS.items():

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
 from sqlalchemy import select
 
 from app.accounts import service
 from app.accounts.models import Account, ApiToken
+from app.accounts.scope import scope_label
+from app.errors import DomainError, NotFound
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _guard(handler: Handler) -> Handler:
+    """Print a service error as one line on stderr (exit 2) instead of a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DomainError as exc:
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -22,9 +41,7 @@ def _add(args: argparse.Namespace) -> int:
             category=args.category,
         )
         token = service.issue_token(session, account)
-    scope = account.region_prefix or "national"
-    if account.category:
-        scope += f"/{account.category}"
+    scope = scope_label(account.region_prefix, account.category)
     print(f"account {account.name} (id {account.id}, {account.role}, scope {scope})")
     print(f"token (shown once): {token}")
     return 0
@@ -34,12 +51,31 @@ def _list(_args: argparse.Namespace) -> int:
     from app.cli import cli_session
 
     with cli_session() as session:
+        active: dict[int, list[str]] = {}
+        for t in session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))):
+            active.setdefault(t.account_id, []).append(f"{t.id}:{t.prefix}…")
         for a in session.scalars(select(Account).order_by(Account.id)):
-            tokens = session.scalars(select(ApiToken).where(ApiToken.account_id == a.id)).all()
-            active = [t for t in tokens if t.revoked_at is None]
+            state = "" if a.active else "\tINACTIVE"
             print(
-                f"{a.id}\t{a.name}\t{a.role}\t{a.region_prefix or 'national'}\t"
-                f"{a.category or '-'}\ttokens: " + ", ".join(f"{t.id}:{t.prefix}…" for t in active)
+                f"{a.id}\t{a.name}\t{a.role}\t{scope_label(a.region_prefix, a.category)}\t"
+                f"tokens: {', '.join(active.get(a.id, [])) or '-'}{state}"
+            )
+    return 0
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    from app.cli import cli_session
+
+    with cli_session() as session:
+        account = session.scalar(select(Account).where(Account.name == args.name))
+        if account is None:
+            raise NotFound(f"account '{args.name}' not found")
+        for t in session.scalars(
+            select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.id)
+        ):
+            print(
+                f"{t.id}\t{t.prefix}…\tcreated {t.created_at:%Y-%m-%d %H:%M}\t"
+                f"last used {t.last_used_at or '-'}\trevoked {t.revoked_at or '-'}"
             )
     return 0
 
@@ -61,8 +97,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument("--role", required=True, choices=["admin", "editor", "viewer"])
     a.add_argument("--region", help="region code prefix (omit for national)")
     a.add_argument("--category", help="restrict to one equipment category")
-    a.set_defaults(handler=_add)
-    acc.add_parser("list", help="list accounts and active tokens").set_defaults(handler=_list)
+    a.set_defaults(handler=_guard(_add))
+    acc.add_parser("list", help="list accounts and active tokens").set_defaults(
+        handler=_guard(_list)
+    )
+    t = acc.add_parser("tokens", help="list an account's tokens (never the token itself)")
+    t.add_argument("name")
+    t.set_defaults(handler=_guard(_tokens))
     r = acc.add_parser("revoke", help="revoke a token by id")
     r.add_argument("token_id", type=int)
-    r.set_defaults(handler=_revoke)
+    r.set_defaults(handler=_guard(_revoke))

@@ -1,21 +1,32 @@
-"""Authentication: bearer token → Principal, with a limit on failed attempts."""
+"""Authentication: bearer token → Principal, with a limit on failed attempts.
+
+The principal and the request's change reason are bound to the session, so every change the
+request records names its actor (see app/audit/recorder.py). The token itself is never logged.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections import defaultdict, deque
+from datetime import UTC, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.accounts.models import Account, ApiToken
-from app.accounts.scope import SYSTEM, Principal
+from app.accounts.scope import SYSTEM, Principal, ensure_role
 from app.accounts.service import hash_token
+from app.audit.deps import change_reason
+from app.audit.recorder import bind_actor
 from app.config import get_settings
 from app.db import DbSession, utcnow
 from app.errors import TooManyRequests, Unauthorized
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+"""last_used_at is written at most this often per token, so reads do not become writes."""
 
 
 class FailureLimiter:
@@ -25,56 +36,101 @@ class FailureLimiter:
         self._events: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def _trim(self, key: str, now: float) -> deque[float]:
-        q = self._events[key]
+    def _trim(self, key: str, now: float) -> int:
+        """Drop events older than a minute (and quiet clients); the count left."""
+        q = self._events.get(key)
+        if q is None:
+            return 0
         while q and now - q[0] > 60:
             q.popleft()
-        return q
+        if not q:
+            del self._events[key]
+        return len(q)
 
     def blocked(self, key: str, limit: int) -> bool:
         with self._lock:
-            return len(self._trim(key, time.monotonic())) >= limit
+            return self._trim(key, time.monotonic()) >= limit
 
     def fail(self, key: str) -> None:
         with self._lock:
             now = time.monotonic()
-            self._trim(key, now).append(now)
+            self._trim(key, now)
+            self._events[key].append(now)
 
 
-limiter = FailureLimiter()
+_limiter_lock = threading.Lock()
+
+
+def failure_limiter(app: FastAPI) -> FailureLimiter:
+    """The app's limiter (one per app instance, made on first use)."""
+    with _limiter_lock:
+        limiter: FailureLimiter | None = getattr(app.state, "auth_failures", None)
+        if limiter is None:
+            limiter = app.state.auth_failures = FailureLimiter()
+        return limiter
+
+
+def _touch(token: ApiToken) -> None:
+    """Record use of the token, at most once per LAST_USED_RESOLUTION."""
+    now = utcnow()
+    last = token.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    if last is None or now - last >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+
+
+def _authenticate(session: Session, token: str) -> Account | None:
+    """The active account of a valid, unrevoked token, else None."""
+    row = session.execute(
+        select(ApiToken, Account)
+        .join(Account, Account.id == ApiToken.account_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or row[0].revoked_at is not None or not row[1].active:
+        return None
+    _touch(row[0])
+    return row[1]
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def get_principal(request: Request, session: DbSession) -> Principal:
     """Resolve the caller from `Authorization: Bearer <token>`; 401 when missing or invalid."""
-    settings = get_settings()
-    if not settings.auth.enabled:
-        return SYSTEM
-    client = request.client.host if request.client else "unknown"
-    if limiter.blocked(client, settings.auth.max_failures_per_minute):
-        raise TooManyRequests("too many failed authentication attempts; retry in a minute")
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        limiter.fail(client)
-        raise Unauthorized("missing bearer token")
-    row = session.execute(
-        select(ApiToken, Account)
-        .join(Account, Account.id == ApiToken.account_id)
-        .where(ApiToken.token_hash == hash_token(token.strip()))
-    ).first()
-    if row is None or row[0].revoked_at is not None or not row[1].active:
-        limiter.fail(client)
-        raise Unauthorized("invalid or revoked token")
-    api_token, account = row
-    api_token.last_used_at = utcnow()
-    request.state.actor = account.name
-    return Principal(
-        account_id=account.id,
-        name=account.name,
-        role=account.role,
-        region_prefix=account.region_prefix,
-        category=account.category,
-    )
+    settings = getattr(request.app.state, "settings", None) or get_settings()
+    principal = SYSTEM
+    if settings.auth.enabled:
+        limiter = failure_limiter(request.app)
+        client = request.client.host if request.client else "unknown"
+        if limiter.blocked(client, settings.auth.max_failures_per_minute):
+            raise TooManyRequests("too many failed authentication attempts; retry in a minute")
+        token = _bearer(request)
+        account = _authenticate(session, token) if token else None
+        if account is None:
+            limiter.fail(client)
+            raise Unauthorized("invalid or revoked token" if token else "missing bearer token")
+        principal = Principal(
+            account_id=account.id,
+            name=account.name,
+            role=account.role,
+            region_prefix=account.region_prefix,
+            category=account.category,
+        )
+    request.state.actor = principal.name
+    bind_actor(session, principal, change_reason(request))
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(principal: CurrentPrincipal) -> Principal:
+    """The caller, who must be an admin (403 otherwise)."""
+    ensure_role(principal, "admin")
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]

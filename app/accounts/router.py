@@ -1,12 +1,22 @@
-"""Who-am-I endpoint; account administration endpoints live here too."""
+"""Who-am-I, and account administration (admins, inside their own scope)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 
-from app.accounts.deps import CurrentPrincipal
+from app.accounts import queries, service
+from app.accounts.deps import AdminPrincipal, CurrentPrincipal
+from app.accounts.schemas import (
+    AccountCreate,
+    AccountList,
+    AccountRead,
+    AccountUpdate,
+    TokenIssued,
+    TokenRead,
+)
+from app.db import DbSession
 
 router = APIRouter(tags=["accounts"])
 
@@ -21,3 +31,54 @@ def me(principal: CurrentPrincipal) -> dict[str, Any]:
         "region_prefix": principal.region_prefix,
         "category": principal.category,
     }
+
+
+@router.get("/accounts", response_model=AccountList)
+def list_accounts(
+    session: DbSession,
+    principal: AdminPrincipal,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+) -> Any:
+    """Accounts whose scope lies inside the caller's, by id (keyset pages)."""
+    rows, next_cursor = queries.list_accounts(session, principal, limit=limit, cursor=cursor)
+    return {"items": rows, "next_cursor": next_cursor, "limit": limit}
+
+
+@router.post("/accounts", response_model=AccountRead, status_code=201)
+def create_account(session: DbSession, principal: AdminPrincipal, body: AccountCreate) -> Any:
+    """Create an account inside the caller's scope (a regional admin cannot create a wider one)."""
+    return service.create_account(session, principal=principal, **body.model_dump())
+
+
+@router.get("/accounts/{account_id}", response_model=AccountRead)
+def read_account(session: DbSession, principal: AdminPrincipal, account_id: int) -> Any:
+    return queries.get_account(session, principal, account_id)
+
+
+@router.patch("/accounts/{account_id}", response_model=AccountRead)
+def update_account(
+    session: DbSession, principal: AdminPrincipal, account_id: int, body: AccountUpdate
+) -> Any:
+    """Change the role or deactivate/reactivate; a deactivated account's tokens stop working."""
+    return service.update_account(session, principal, account_id, **body.model_dump())
+
+
+@router.post("/accounts/{account_id}/tokens", response_model=TokenIssued, status_code=201)
+def create_token(session: DbSession, principal: AdminPrincipal, account_id: int) -> Any:
+    """Issue a token; the response is the only time the token is shown."""
+    row, token = service.create_token(session, principal, account_id)
+    return TokenIssued(**TokenRead.model_validate(row).model_dump(), token=token)
+
+
+@router.get("/accounts/{account_id}/tokens", response_model=list[TokenRead])
+def list_tokens(session: DbSession, principal: AdminPrincipal, account_id: int) -> Any:
+    """An account's tokens: prefix, created, last used (to within minutes), revoked."""
+    return queries.list_tokens(session, principal, account_id)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(session: DbSession, principal: AdminPrincipal, token_id: int) -> Response:
+    """Revoke a token; the next request that uses it is a 401."""
+    service.revoke_token(session, token_id, principal=principal)
+    return Response(status_code=204)

@@ -2,7 +2,8 @@
 
 A principal sees and changes only assets whose region code starts with its region prefix (and,
 when it has one, of its category). Another scope's object is reported as not found, so its
-existence does not leak.
+existence does not leak. Accounts are scoped the same way by their own scope: an admin sees
+and manages only accounts whose scope lies wholly inside its own, so it cannot escalate.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy import ColumnElement, Select, and_, true
 from app.errors import Forbidden, NotFound
 
 ROLES = ("admin", "editor", "viewer")
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+"""Any select, of one entity or several (joins)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,22 @@ class Principal:
     def covers_prefix(self, prefix: str) -> bool:
         """Whether a whole region prefix lies inside the scope (for plans and stats)."""
         return prefix.startswith(self.region_prefix)
+
+    def contains_scope(self, region_prefix: str, category: str | None) -> bool:
+        """Whether another scope (an account's) lies wholly inside this one."""
+        if not region_prefix.startswith(self.region_prefix):
+            return False
+        return self.category is None or category == self.category
+
+    @property
+    def scope_label(self) -> str:
+        return scope_label(self.region_prefix, self.category)
+
+
+def scope_label(region_prefix: str, category: str | None) -> str:
+    """A scope as people read it: 'national', '4101', '410102, category gas_pipe'."""
+    label = region_prefix or "national"
+    return f"{label}, category {category}" if category else label
 
 
 SYSTEM = Principal(account_id=None, name="system", role="admin")
@@ -87,10 +105,8 @@ def ensure_writable(principal: Principal, region_code: str, category: str | None
     if not principal.can_write:
         raise Forbidden(f"role '{principal.role}' may not change data")
     if not principal.covers(region_code, category):
-        scope = principal.region_prefix or "national"
-        cat = f", category {principal.category}" if principal.category else ""
         raise Forbidden(
-            f"region {region_code}/{category} is outside your scope ({scope}{cat})",
+            f"region {region_code}/{category} is outside your scope ({principal.scope_label})",
             region_code=region_code,
         )
 
@@ -99,3 +115,14 @@ def ensure_role(principal: Principal, *roles: str) -> None:
     """Raise Forbidden unless the principal has one of the roles."""
     if principal.role not in roles:
         raise Forbidden(f"requires role {' or '.join(roles)}")
+
+
+def ensure_can_manage(principal: Principal, region_prefix: str, category: str | None) -> None:
+    """Raise Forbidden unless an admin whose scope contains the account scope (no escalation)."""
+    ensure_role(principal, "admin")
+    if not principal.contains_scope(region_prefix, category):
+        raise Forbidden(
+            f"account scope {scope_label(region_prefix, category)} is outside your scope "
+            f"({principal.scope_label})",
+            region_prefix=region_prefix,
+        )

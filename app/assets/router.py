@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi.responses import FileResponse
 
 from app.accounts.deps import CurrentPrincipal
 from app.assets import queries, service
@@ -69,6 +70,17 @@ def list_assets(
         "next_cursor": next_cursor,
         "limit": limit,
     }
+
+
+@router.get("/export.xlsx", response_class=FileResponse)
+def export_ledger(session: DbSession, principal: CurrentPrincipal, filters: Filters) -> Any:
+    """The filtered ledger in the survey template's layout; edit it and upload it to update."""
+    from app.imports.export import export_ledger as write_export
+    from app.imports.router import temp_xlsx, xlsx_response
+
+    path = temp_xlsx()
+    write_export(session, principal, filters, path)
+    return xlsx_response(path, f"ledger-{filters.category or 'all'}.xlsx")
 
 
 @router.get("/{asset_id}", response_model=AssetRead)

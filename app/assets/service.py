@@ -1,4 +1,5 @@
-"""Write side of the ledger: register, change and remove assets; flags follow every change."""
+"""Write side of the ledger: register, change and remove assets; flags follow every change, and
+every change is recorded in the change log in the same transaction."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from app.accounts.scope import Principal, ensure_writable
 from app.assets.models import Asset
 from app.assets.queries import asset_fields, get_asset
 from app.assets.schemas import CREATE_MODELS
+from app.audit.recorder import record_change
 from app.errors import Conflict, Invalid
+from app.kit.dates import today
 from app.kit.validation import invalid_from
 from app.regions.queries import region_exists
 from app.rules import service as rules_service
@@ -33,16 +36,41 @@ def _ensure_region(session: Session, region_code: str) -> None:
         )
 
 
-def _ensure_unique(session: Session, category: str, asset_code: str, own_id: int | None) -> None:
-    existing = session.scalar(
-        select(Asset.id).where(Asset.category == category, Asset.asset_code == asset_code)
+def _record(
+    session: Session, principal: Principal, asset: Asset, action: str, **change: Any
+) -> None:
+    record_change(
+        session,
+        action=action,
+        object_type="asset",
+        object_id=asset.id,
+        region_code=asset.region_code,
+        category=asset.category,
+        actor=principal,
+        **change,
     )
-    if existing is not None and existing != own_id:
-        raise Conflict(
-            f"{category} asset with asset_code '{asset_code}' already exists (id {existing})",
-            asset_code=asset_code,
-            existing_id=existing,
+
+
+def _ensure_unique(
+    session: Session, principal: Principal, category: str, asset_code: str, own_id: int | None
+) -> None:
+    """409 naming the code; the existing id is shown only to callers who may see that asset."""
+    existing = session.execute(
+        select(Asset.id, Asset.region_code).where(
+            Asset.category == category, Asset.asset_code == asset_code
         )
+    ).first()
+    if existing is None or existing.id == own_id:
+        return
+    if principal.covers(existing.region_code, category):
+        raise Conflict(
+            f"{category} asset with asset_code '{asset_code}' already exists (id {existing.id})",
+            asset_code=asset_code,
+            existing_id=existing.id,
+        )
+    raise Conflict(
+        f"{category} asset_code '{asset_code}' is already registered", asset_code=asset_code
+    )
 
 
 def register_asset(session: Session, principal: Principal, data: BaseModel) -> Asset:
@@ -50,10 +78,13 @@ def register_asset(session: Session, principal: Principal, data: BaseModel) -> A
     values = data.model_dump()
     ensure_writable(principal, values["region_code"], values["category"])
     _ensure_region(session, values["region_code"])
-    _ensure_unique(session, values["category"], values["asset_code"], None)
+    _ensure_unique(session, principal, values["category"], values["asset_code"], None)
+    if values.get("surveyed_on") is None:
+        values["surveyed_on"] = today()
     asset = Asset(**values)
     session.add(asset)
     session.flush()
+    _record(session, principal, asset, "create", after=values)
     rules_service.refresh_asset_flags(session, [asset])
     return asset
 
@@ -85,12 +116,14 @@ def update_asset(
         ensure_writable(principal, validated["region_code"], asset.category)
         _ensure_region(session, validated["region_code"])
     if validated["asset_code"] != asset.asset_code:
-        _ensure_unique(session, asset.category, validated["asset_code"], asset.id)
+        _ensure_unique(session, principal, asset.category, validated["asset_code"], asset.id)
     changed = {k: v for k, v in validated.items() if getattr(asset, k) != v}
+    before = {k: getattr(asset, k) for k in changed}
     for key, value in changed.items():
         setattr(asset, key, value)
     if changed:
         session.flush()
+        _record(session, principal, asset, "update", before=before, after=changed)
         rules_service.refresh_asset_flags(session, [asset])
     return asset
 
@@ -99,5 +132,6 @@ def delete_asset(session: Session, principal: Principal, asset_id: int) -> None:
     """Remove an asset and its flags from the ledger."""
     asset = get_asset(session, principal, asset_id)
     ensure_writable(principal, asset.region_code, asset.category)
+    _record(session, principal, asset, "delete", before=asset_fields(asset))
     session.delete(asset)
     session.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
@@ -19,14 +19,21 @@ class AssetFlag(Base):
     """
 
     __tablename__ = "asset_flags"
+    # The due list walks one of the (…, due_on, asset_id) indexes in order: all flags, or those of a
+    # category, district, rule, or the encouraged ones (which come late in due order).
     __table_args__ = (
-        Index("ix_asset_flags_level_due_on_asset_id", "level", "due_on", "asset_id"),
-        Index("ix_asset_flags_category_level_due_on", "category", "level", "due_on", "asset_id"),
-        Index(
-            "ix_asset_flags_region_code_level_due_on", "region_code", "level", "due_on", "asset_id"
-        ),
+        Index("ix_asset_flags_due_on_asset_id", "due_on", "asset_id"),
+        Index("ix_asset_flags_region_code_due_on_asset_id", "region_code", "due_on", "asset_id"),
+        Index("ix_asset_flags_category_due_on_asset_id", "category", "due_on", "asset_id"),
         Index("ix_asset_flags_asset_id", "asset_id"),
-        Index("ix_asset_flags_rule_id", "rule_id"),
+        Index("ix_asset_flags_rule_id_due_on_asset_id", "rule_id", "due_on", "asset_id"),
+        Index(
+            "ix_asset_flags_encouraged_due_on",
+            "due_on",
+            "asset_id",
+            postgresql_where=text("level = 'encouraged'"),
+            sqlite_where=text("level = 'encouraged'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -48,3 +55,16 @@ class AssetFlag(Base):
     """For unknown flags: the fields whose absence leaves the rule undecided."""
     as_of: Mapped[date]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RulePackRecord(Base):
+    """Which version of each rule pack is loaded, so a changed pack triggers re-evaluation."""
+
+    __tablename__ = "rule_packs"
+
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    version: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    effective_on: Mapped[date]
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -244,3 +244,22 @@ class TestPatchAndDelete:
         assert client.delete(f"{API}/{a['id']}").status_code == 204
         assert client.get(f"{API}/{a['id']}").status_code == 404
         assert client.delete(f"{API}/{a['id']}").status_code == 404
+
+
+def test_duplicate_in_another_scope_does_not_leak_its_id(make_client: Any) -> None:
+    a = make_client("editor", region="410102")
+    b = make_client("editor", region="410103")
+    assert (
+        a.post(API, json=payload("elevator", asset_code="SHARED", region_code="410102")).status_code
+        == 201
+    )
+    resp = b.post(API, json=payload("elevator", asset_code="SHARED", region_code="410103"))
+    assert resp.status_code == 409
+    assert "SHARED" in resp.json()["detail"]
+    assert "existing_id" not in resp.json()
+
+
+def test_survey_date_defaults_to_today(client: TestClient) -> None:
+    from app.kit.dates import today
+
+    assert create(client, "elevator")["surveyed_on"] == today().isoformat()

@@ -1,0 +1,1 @@
+"""audit domain: the change log (who changed what, when, why)."""

@@ -1,0 +1,304 @@
+"""Running one import job: parse and validate the stored workbook, diff it against the ledger in a
+staging table, and (unless a dry run) apply it, all in the job's one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.orm import Session
+
+from app.accounts.scope import Principal
+from app.assets.models import Asset
+from app.audit.recorder import open_change_set, record_change
+from app.db import utcnow
+from app.errors import TooLarge
+from app.imports.guard import ScopeGuard
+from app.imports.models import ImportBatch, ImportRow
+from app.imports.parse import Plan, plan_workbook, sheet_rows
+from app.imports.regions import RegionIndex
+from app.imports.rows import Accepted, Rejected, RowMapper
+from app.imports.staging import Group, Stage
+from app.kit.dates import today as kit_today
+from app.kit.xlsx import open_book, uncached_formulas
+from app.rules import service as rules_service
+
+PREVIEW_ROWS = 50
+"""Rows kept per action (create/update/unchanged) as a preview; rejected rows are all kept."""
+ERRORS_SHOWN = 20
+
+
+@dataclass
+class Outcome:
+    """What a job found and did."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    applied: bool = False
+    warnings: list[str] = field(default_factory=list)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_job(
+    session: Session,
+    batch: ImportBatch,
+    path: Path,
+    principal: Principal,
+    tick: Callable[[int], None],
+    max_rows: int,
+) -> Outcome:
+    """Parse, stage, diff and (unless dry run or refused) apply one batch; flushes, never commits.
+
+    Nothing in the ledger database is written before `_lock` (SQLite: progress updates from
+    another connection must not wait on this transaction); the batch row is changed last.
+    """
+    out = Outcome()
+    started = time.perf_counter()
+    plan = plan_workbook(path, batch.category, max_rows)
+    out.warnings = list(plan.warnings)
+    out.sheets = [_sheet_info(lay) for lay in plan.layouts]
+    regions = RegionIndex.load(session)
+    stage = Stage(session.connection(), batch.id)
+    out.timings["read"] = 0.0
+    rejects = _parse_into(session, stage, plan, path, regions, principal, tick, out)
+    stage.finish()
+    read = out.timings.get("read", 0.0)
+    out.timings["parse"] = time.perf_counter() - started - stage.load_seconds - read
+    out.timings["stage"] = stage.load_seconds
+    _lock(session, batch.id)
+    t = time.perf_counter()
+    previews = _diff(stage, out)
+    out.timings["diff"] = time.perf_counter() - t
+    out.rejected = len(rejects)
+    refused = batch.mode == "all_or_nothing" and out.rejected > 0
+    if not batch.dry_run and not refused:
+        _apply(session, stage, batch.id, out)
+        _record(session, principal, batch.id, out)
+    t = time.perf_counter()
+    _store_rows(session, batch.id, rejects, previews, stage)
+    stage.drop()
+    out.timings["store"] = time.perf_counter() - t
+    return out
+
+
+def _parse_into(
+    session: Session,
+    stage: Stage,
+    plan: Plan,
+    path: Path,
+    regions: RegionIndex,
+    principal: Principal,
+    tick: Callable[[int], None],
+    out: Outcome,
+) -> list[Rejected]:
+    seen: dict[str, dict[str, tuple[str, int]]] = {}
+    rejects: list[Rejected] = []
+    guard = ScopeGuard(session, principal)
+    done = 0
+    with open_book(path) as open_sheet, ThreadPoolExecutor(1) as pool:
+        for lay in plan.layouts:
+            # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine loads it
+            formulas = pool.submit(uncached_formulas, path, lay.sheet)
+            sheet = open_sheet(lay.sheet)
+            out.timings["read"] = out.timings.get("read", 0.0) + sheet.load_seconds
+            if done + sheet.total_rows - lay.header_row - 1 > plan.max_rows:
+                raise TooLarge(f"the workbook has more than {plan.max_rows} data rows")
+            mapper = RowMapper(lay, regions, principal, seen)
+            groups: dict[str, Group] = {}
+            ticker = partial(_offset_tick, tick, done)
+            for result, first_col, cells in sheet_rows(sheet, mapper, ticker, formulas.result()):
+                if result is None:
+                    out.skipped += 1
+                    continue
+                out.rows += 1
+                if isinstance(result, Rejected):
+                    rejects.append(result)
+                elif not guard.active:
+                    _stage(stage, groups, mapper, lay.sheet, result)
+                elif guard.add(result, first_col, cells):
+                    _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
+            _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
+            done += max(0, sheet.total_rows - lay.header_row - 1)
+            tick(done)
+            del sheet
+    return rejects
+
+
+def _stage(
+    stage: Stage, groups: dict[str, Group], mapper: RowMapper, sheet: str, row: Accepted
+) -> None:
+    group = groups.get(row.category)
+    if group is None:
+        fields = ["region_code", *(f.spec.name for f in mapper.plan(row.category))]
+        group = groups[row.category] = stage.group(sheet, row.category, fields)
+    stage.add(group, row.row, row.values)
+
+
+def _stage_checked(
+    stage: Stage,
+    groups: dict[str, Group],
+    mapper: RowMapper,
+    sheet: str,
+    guard: ScopeGuard,
+    rejects: list[Rejected],
+) -> None:
+    """Stage the guard's queued rows; those keyed like another scope's asset are rejected."""
+    for row in guard.drain(mapper):
+        if isinstance(row, Rejected):
+            rejects.append(row)
+        else:
+            _stage(stage, groups, mapper, sheet, row)
+
+
+def _offset_tick(tick: Callable[[int], None], offset: int, done: int) -> None:
+    tick(offset + done)
+
+
+def _sheet_info(lay: Any) -> dict[str, Any]:
+    return {
+        "name": lay.sheet,
+        "header_row": lay.header_row + 1,
+        "category": lay.category,
+        "headers": {str(c): h for c, h in sorted(lay.headers.items())},
+        "columns": {c.header: [s.name for s in c.specs] for c in lay.columns},
+        "ignored": lay.ignored,
+    }
+
+
+def _lock(session: Session, batch_id: int) -> None:
+    """Take the write lock first (SQLite), so the diff and the apply see one ledger state."""
+    session.execute(
+        update(ImportBatch).where(ImportBatch.id == batch_id).values(heartbeat_at=utcnow())
+    )
+
+
+def _diff(stage: Stage, out: Outcome) -> dict[str, list[tuple[Group, dict[str, Any], Any]]]:
+    previews: dict[str, list[tuple[Group, dict[str, Any], Any]]] = {}
+    for group in stage.groups.values():
+        counts = stage.counts(group)
+        group.counts = counts
+        out.created += counts[0]
+        out.updated += counts[1]
+        out.unchanged += counts[2]
+        for action, count in zip(("create", "update", "unchanged"), counts, strict=True):
+            have = previews.setdefault(action, [])
+            if count and len(have) < PREVIEW_ROWS:
+                pairs = stage.preview(group, action, PREVIEW_ROWS - len(have))
+                have.extend((group, s, c) for s, c in pairs)
+    return previews
+
+
+def _apply(session: Session, stage: Stage, batch_id: int, out: Outcome) -> None:
+    t = time.perf_counter()
+    now, today = utcnow(), kit_today()
+    for group in stage.groups.values():
+        stage.apply(group, batch_id, now, today, group.counts[:2])
+    out.timings["apply"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if out.created or out.updated:
+        rules_service.evaluate_ledger(session, where=Asset.last_batch_id == batch_id)
+    out.timings["flags"] = time.perf_counter() - t
+    out.applied = True
+
+
+def _record(session: Session, principal: Principal, batch_id: int, out: Outcome) -> None:
+    """One change-log entry for the commit (per-asset entries would double a 1M-row import)."""
+    open_change_set(session, principal, kind="import", batch_id=batch_id)
+    counts = {k: getattr(out, k) for k in ("created", "updated", "unchanged", "rejected")}
+    record_change(
+        session,
+        action="commit",
+        object_type="import_batch",
+        object_id=batch_id,
+        region_code=principal.region_prefix,
+        after=counts,
+    )
+
+
+def _store_rows(
+    session: Session,
+    batch_id: int,
+    rejects: list[Rejected],
+    previews: dict[str, list[tuple[Group, dict[str, Any], Any]]],
+    stage: Stage,
+) -> None:
+    rows: list[dict[str, Any]] = [
+        {
+            "batch_id": batch_id,
+            "sheet": r.sheet,
+            "row": r.row,
+            "action": "reject",
+            "category": r.category,
+            "asset_code": (r.asset_code or "")[:64] or None,
+            "values": {"first_col": r.first_col, "cells": [jsonable(v) for v in r.values]},
+            "errors": [{**e, "row": r.row} for e in r.errors],
+        }
+        for r in rejects
+    ]
+    for action, items in previews.items():
+        for group, staged, current in items:
+            rows.append(_preview_row(batch_id, action, group, staged, current))
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(ImportRow), rows[i : i + 5000])
+
+
+def _preview_row(
+    batch_id: int, action: str, group: Group, staged: dict[str, Any], current: Any
+) -> dict[str, Any]:
+    values = {k: plain(v) for k, v in staged.items() if k != "row_no" and v is not None}
+    if action == "update" and current is not None:
+        values["changes"] = {
+            f: [plain(current[f]), plain(staged[f])]
+            for f in group.fields
+            if staged[f] is not None and _differs(staged[f], current[f])
+        }
+    return {
+        "batch_id": batch_id,
+        "sheet": group.sheet,
+        "row": staged["row_no"],
+        "action": action,
+        "category": group.category,
+        "asset_code": staged["asset_code"],
+        "values": values,
+        "errors": None,
+    }
+
+
+def _differs(new: Any, old: Any) -> bool:
+    try:
+        return bool(new != old) and float(new) != float(old)
+    except (TypeError, ValueError):
+        return bool(new != old)
+
+
+def plain(value: Any) -> Any:
+    """A field value as JSON: dates as ISO text, decimals as plain numbers in text."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def jsonable(value: Any) -> Any:
+    """A raw cell as JSON that keeps dates apart from text: {"date": "2005-03-01"}."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value else None
+    if hasattr(value, "isoformat"):
+        return {"date": value.isoformat()} if hasattr(value, "year") else str(value)
+    return str(value)

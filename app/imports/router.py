@@ -1,0 +1,182 @@
+"""Import endpoints under /api/v1/imports, and the survey template under /api/v1/templates."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.accounts.deps import CurrentPrincipal
+from app.assets.spec import CATEGORIES
+from app.config import get_settings
+from app.db import DbSession
+from app.imports import queries, service
+from app.imports.models import ImportBatch
+from app.imports.schemas import BatchList, BatchRead, RowList
+from app.imports.workbooks import write_errors, write_template
+from app.imports.worker import first_errors
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+templates = APIRouter(prefix="/templates", tags=["imports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CategoryParam = Literal[
+    "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
+]
+ActionParam = Literal["create", "update", "unchanged", "reject"]
+
+
+def batch_read(session: DbSession, batch: ImportBatch) -> dict[str, Any]:
+    """The API shape of a batch."""
+    base = f"/api/v1/imports/{batch.id}"
+    return {
+        **{
+            k: getattr(batch, k) for k in ("id", "file_name", "sha256", "size_bytes", "uploaded_by")
+        },
+        **{k: getattr(batch, k) for k in ("category", "mode", "dry_run", "status", "warnings")},
+        **{
+            k: getattr(batch, k)
+            for k in ("error", "sheets", "created_at", "started_at", "finished_at")
+        },
+        "progress": {"rows_done": batch.rows_done, "rows_total": batch.rows_total},
+        "counts": {
+            k: getattr(batch, k) for k in ("created", "updated", "unchanged", "rejected", "skipped")
+        },
+        "errors": first_errors(session, batch.id) if batch.rejected else [],
+        "links": {
+            "self": base,
+            "rows": f"{base}/rows",
+            "errors_xlsx": f"{base}/errors.xlsx",
+            "commit": f"{base}/commit",
+        },
+    }
+
+
+def _wake(request: Request) -> None:
+    worker = getattr(request.app.state, "import_worker", None)
+    if worker is not None:
+        worker.wake()
+
+
+@router.post("", response_model=BatchRead, status_code=202)
+def upload(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    background: BackgroundTasks,
+    file: Annotated[UploadFile, File(description="the survey workbook (.xlsx)")],
+    dry_run: Annotated[bool, Form()] = True,
+    category: Annotated[CategoryParam | None, Form()] = None,
+    mode: Annotated[Literal["partial", "all_or_nothing"], Form()] = "partial",
+) -> Any:
+    """Queue a workbook for import; poll the batch for its status, counts and errors."""
+    batch = service.upload_batch(
+        session,
+        principal,
+        file.file,
+        file.filename or "workbook.xlsx",
+        get_settings().imports,
+        dry_run=dry_run,
+        category=category,
+        mode=mode,
+    )
+    background.add_task(_wake, request)
+    return batch_read(session, batch)
+
+
+@router.get("", response_model=BatchList)
+def list_batches(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """Batches the caller may see, newest first; pass `next_cursor` as `cursor`."""
+    items = queries.list_batches(session, principal, limit=limit, before=cursor)
+    next_cursor = str(items[-1].id) if len(items) == limit else None
+    return {"items": [batch_read(session, b) for b in items], "next_cursor": next_cursor}
+
+
+@router.get("/{batch_id}", response_model=BatchRead)
+def read_batch(session: DbSession, principal: CurrentPrincipal, batch_id: int) -> Any:
+    """One batch: status, progress, counts, warnings and the first errors."""
+    return batch_read(session, queries.get_batch(session, principal, batch_id))
+
+
+@router.post("/{batch_id}/commit", response_model=BatchRead, status_code=202)
+def commit(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    background: BackgroundTasks,
+    batch_id: int,
+) -> Any:
+    """Commit a validated dry run: the file is parsed and diffed again against the ledger."""
+    batch = service.request_commit(session, principal, batch_id)
+    background.add_task(_wake, request)
+    return batch_read(session, batch)
+
+
+@router.get("/{batch_id}/rows", response_model=RowList)
+def rows(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    batch_id: int,
+    action: ActionParam | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """Stored rows: every rejected row, and a preview of the first rows of each other action."""
+    queries.get_batch(session, principal, batch_id)
+    items = queries.list_rows(session, batch_id, action=action, limit=limit, after=cursor)
+    next_cursor = str(items[-1].id) if len(items) == limit else None
+    return {
+        "items": [
+            {
+                **{k: getattr(r, k) for k in ("id", "sheet", "row", "action", "category")},
+                "asset_code": r.asset_code,
+                "values": r.values,
+                "errors": r.errors,
+            }
+            for r in items
+        ],
+        "next_cursor": next_cursor,
+    }
+
+
+def temp_xlsx() -> Path:
+    """A fresh temporary .xlsx path (deleted after the response is sent)."""
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
+    handle.close()
+    return Path(handle.name)
+
+
+def xlsx_response(path: Path, filename: str) -> FileResponse:
+    """Send a written workbook and delete it afterwards."""
+    return FileResponse(
+        path,
+        media_type=XLSX,
+        filename=filename,
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.get("/{batch_id}/errors.xlsx", response_class=FileResponse)
+def errors_xlsx(session: DbSession, principal: CurrentPrincipal, batch_id: int) -> Any:
+    """Rejected rows with their original headers and cells, an error column, bad cells marked."""
+    batch = queries.get_batch(session, principal, batch_id)
+    path = temp_xlsx()
+    write_errors(path, batch.sheets, queries.rejected_rows(session, batch_id))
+    stem = Path(batch.file_name).stem
+    return xlsx_response(path, f"{stem}-errors.xlsx")
+
+
+@templates.get("/survey.xlsx", response_class=FileResponse)
+def survey_template(_principal: CurrentPrincipal, category: CategoryParam | None = None) -> Any:
+    """The survey template: one sheet per category (or the one asked for), with notes."""
+    path = temp_xlsx()
+    write_template(path, [category] if category else list(CATEGORIES))
+    return xlsx_response(path, f"survey-{category or 'all'}.xlsx")

@@ -1,0 +1,97 @@
+"""Write side of imports: accept an upload as a queued batch, and queue a dry run's commit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from app.accounts.scope import Principal
+from app.assets.spec import CATEGORIES
+from app.config import ImportSettings
+from app.errors import Conflict, Forbidden, Invalid
+from app.imports import files
+from app.imports.models import MODES, ImportBatch
+from app.imports.parse import plan_workbook
+from app.imports.queries import get_batch
+from app.kit.xlsx import check_workbook
+
+
+def ensure_importer(principal: Principal) -> None:
+    """Only editors and admins import."""
+    if not principal.can_write:
+        raise Forbidden(f"role '{principal.role}' may not import")
+
+
+def upload_batch(
+    session: Session,
+    principal: Principal,
+    source: BinaryIO,
+    file_name: str,
+    settings: ImportSettings,
+    *,
+    dry_run: bool = True,
+    category: str | None = None,
+    mode: str = "partial",
+) -> ImportBatch:
+    """Check the workbook (type, size, zip bomb, headers, categories) and queue it as a batch."""
+    ensure_importer(principal)
+    _check_options(category, mode)
+    tmp, sha256, size = files.receive(source, settings.max_file_mb)
+    try:
+        plan = _preflight(tmp, settings, category)
+        batch = ImportBatch(
+            file_name=Path(file_name or "workbook.xlsx").name[:255],
+            sha256=sha256,
+            size_bytes=size,
+            account_id=principal.account_id,
+            uploaded_by=principal.name,
+            scope_prefix=principal.region_prefix,
+            scope_category=principal.category,
+            category=category,
+            mode=mode,
+            dry_run=dry_run,
+            status="queued",
+            rows_total=plan,
+            warnings=[],
+            sheets=[],
+        )
+        session.add(batch)
+        session.flush()
+        files.keep(tmp, batch.id)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return batch
+
+
+def _check_options(category: str | None, mode: str) -> None:
+    if category is not None and category not in CATEGORIES:
+        raise Invalid(f"unknown category '{category}'", field="category")
+    if mode not in MODES:
+        raise Invalid(f"mode must be one of {', '.join(MODES)}", field="mode")
+
+
+def _preflight(path: Path, settings: ImportSettings, category: str | None) -> int:
+    """File checks and header detection on the first rows; the row estimate."""
+    check_workbook(path, max_uncompressed_mb=settings.max_uncompressed_mb)
+    return plan_workbook(path, category, settings.max_rows).rows_estimate
+
+
+def request_commit(session: Session, principal: Principal, batch_id: int) -> ImportBatch:
+    """Queue the commit of a validated dry run; the job parses and diffs the file again."""
+    ensure_importer(principal)
+    batch = get_batch(session, principal, batch_id)
+    if batch.account_id != principal.account_id and not principal.is_admin:
+        raise Forbidden("only the uploader or an admin may commit this import")
+    if batch.status != "validated":
+        raise Conflict(
+            f"import {batch_id} is {batch.status}; only a validated dry run can be committed"
+        )
+    if not files.path_of(batch).exists():
+        raise Conflict(f"the workbook of import {batch_id} is no longer stored; upload it again")
+    batch.dry_run = False
+    batch.status = "queued"
+    batch.rows_done = 0
+    session.flush()
+    return batch

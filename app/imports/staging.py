@@ -1,0 +1,268 @@
+"""Bulk paths: valid rows go into a temporary staging table, are diffed against the ledger in SQL,
+and are applied with one UPDATE … FROM and one INSERT … SELECT per (sheet, category) group.
+
+PostgreSQL loads the staging table with COPY (psycopg 3); SQLite with a Core executemany. No
+`.returning()` on the bulk path. A row is `unchanged` when none of the columns the sheet carries
+differs (IS DISTINCT FROM); an unchanged row is never written, so its updated_at and
+last_batch_id stay as they were. Blank `status` and `surveyed_on` keep the ledger's value.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.assets.models import Asset
+from app.assets.spec import ALL_FIELDS
+
+CHUNK = 20_000
+PG_TYPES = {
+    "VARCHAR": "varchar",
+    "TEXT": "text",
+    "NUMERIC": "numeric",
+    "DATE": "date",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "BOOLEAN": "bool",
+}
+KEYS = ("category", "asset_code")
+KEEP_IF_BLANK = ("status", "surveyed_on")
+ASSETS: Table = Asset.__table__  # type: ignore[assignment]
+
+
+@dataclass
+class Group:
+    """Rows of one sheet and one category share the columns they carry."""
+
+    id: int
+    sheet: str
+    category: str
+    fields: list[str]
+    counts: tuple[int, int, int] = (0, 0, 0)
+    """(create, update, unchanged) found by the diff."""
+
+
+class Stage:
+    """A temporary table on the job's connection holding the batch's valid rows."""
+
+    def __init__(self, conn: Connection, batch_id: int) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        self.name = f"import_stage_{batch_id}"
+        self.table = Table(
+            self.name,
+            MetaData(),
+            Column("row_no", Integer),
+            Column("grp", Integer),
+            *(Column(f.name, ASSETS.c[f.name].type) for f in ALL_FIELDS),
+            prefixes=["TEMPORARY"],
+        )
+        self.groups: dict[int, Group] = {}
+        self._buffers: dict[int, list[tuple[Any, ...]]] = {}
+        self.load_seconds = 0.0
+        self.drop()
+        self.table.create(conn)
+
+    def drop(self) -> None:
+        """Remove the staging table (it would otherwise live as long as the pooled connection)."""
+        self.conn.execute(text(f"DROP TABLE IF EXISTS {self.name}"))
+
+    def group(self, sheet: str, category: str, fields: list[str]) -> Group:
+        """The group of a (sheet, category), created on first use."""
+        for g in self.groups.values():
+            if g.sheet == sheet and g.category == category:
+                return g
+        g = Group(
+            len(self.groups) + 1, sheet, category, [*KEYS, *(f for f in fields if f not in KEYS)]
+        )
+        self.groups[g.id] = g
+        self._buffers[g.id] = []
+        return g
+
+    def add(self, group: Group, row_no: int, values: dict[str, Any]) -> None:
+        """Buffer one valid row; a full buffer is loaded at once."""
+        buf = self._buffers[group.id]
+        buf.append((row_no, group.id, *map(values.get, group.fields)))
+        if len(buf) >= CHUNK:
+            self._flush(group)
+
+    def finish(self) -> None:
+        """Flush every buffer and give the planner statistics."""
+        for g in self.groups.values():
+            self._flush(g)
+        self.conn.execute(text(f"CREATE INDEX {self.name}_grp_row ON {self.name} (grp, row_no)"))
+        if self.postgres:
+            self.conn.execute(text(f"ANALYZE {self.name}"))
+
+    def _flush(self, group: Group) -> None:
+        rows = self._buffers[group.id]
+        if not rows:
+            return
+        started = time.perf_counter()
+        names = ["row_no", "grp", *group.fields]
+        if self.postgres:
+            cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            sql = f"COPY {self.name} ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+            with cursor.copy(sql) as copy:
+                copy.set_types([self._pg_type(n) for n in names])
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self._sqlite_insert(names, rows)
+        rows.clear()
+        self.load_seconds += time.perf_counter() - started
+
+    def _sqlite_insert(self, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+        """executemany on the driver, with values stored as SQLAlchemy stores them on SQLite."""
+        dialect = self.conn.dialect
+        processors = [
+            self.table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        ]
+        convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+        if convert:
+            rows = [_processed(row, convert) for row in rows]
+        marks = ", ".join("?" * len(names))
+        sql = f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({marks})"
+        self.conn.exec_driver_sql(sql, rows)
+
+    def _pg_type(self, name: str) -> str:
+        """The PostgreSQL type name of a staging column, for binary COPY."""
+        compiled = self.table.c[name].type.compile(self.conn.dialect)
+        return PG_TYPES[compiled.split("(")[0].upper()]
+
+    # --- diff -------------------------------------------------------------------------------
+
+    def _distinct(self, group: Group, cur: Any) -> ColumnElement[bool]:
+        s = self.table.c
+        terms = [
+            (func.coalesce(s[f], cur.c[f]) if f in KEEP_IF_BLANK else s[f]).is_distinct_from(
+                cur.c[f]
+            )
+            for f in group.fields
+            if f not in KEYS
+        ]
+        return or_(false(), *terms)
+
+    def _match(self, cur: Any) -> ColumnElement[bool]:
+        s = self.table.c
+        return and_(cur.c.category == s.category, cur.c.asset_code == s.asset_code)
+
+    def counts(self, group: Group) -> tuple[int, int, int]:
+        """(create, update, unchanged) of a group, against the ledger as it is now."""
+        cur = ASSETS.alias("cur")
+        distinct = self._distinct(group, cur)
+        stmt = (
+            select(
+                func.count(),
+                func.sum(case((cur.c.id.is_(None), 1), else_=0)),
+                func.sum(case((and_(cur.c.id.is_not(None), distinct), 1), else_=0)),
+            )
+            .select_from(self.table.outerjoin(cur, self._match(cur)))
+            .where(self.table.c.grp == group.id)
+        )
+        total, created, updated = self.conn.execute(stmt).one()
+        created, updated = int(created or 0), int(updated or 0)
+        return created, updated, int(total) - created - updated
+
+    def preview(
+        self, group: Group, action: str, limit: int
+    ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Up to `limit` (staged, current) row pairs of one action, in sheet order."""
+        cur = ASSETS.alias("cur")
+        s = self.table
+        cols = [s.c.row_no, *(s.c[f] for f in group.fields)]
+        if action == "create":
+            stmt = select(*cols).where(~exists().where(self._match(cur)))
+        else:
+            distinct = self._distinct(group, cur)
+            cond = distinct if action == "update" else ~distinct
+            stmt = select(*cols, *(cur.c[f].label(f"cur_{f}") for f in group.fields))
+            stmt = stmt.join_from(s, cur, self._match(cur)).where(cond)
+        stmt = stmt.where(s.c.grp == group.id).order_by(s.c.row_no).limit(limit)
+        out = []
+        for row in self.conn.execute(stmt).mappings():
+            staged = {"row_no": row["row_no"], **{f: row[f] for f in group.fields}}
+            current = {f: row[f"cur_{f}"] for f in group.fields} if action != "create" else None
+            out.append((staged, current))
+        return out
+
+    # --- apply ------------------------------------------------------------------------------
+
+    def apply(
+        self, group: Group, batch_id: int, now: datetime, today: date, counts: tuple[int, int]
+    ) -> None:
+        """Update the changed rows and insert the new ones of a group, stamping the batch.
+
+        `counts` (created, updated) from the diff in this transaction skip statements with
+        nothing to do (a re-import of an unchanged file runs neither).
+        """
+        s = self.table.c
+        cur = ASSETS
+        values: dict[str, Any] = {
+            f: func.coalesce(s[f], cur.c[f]) if f in KEEP_IF_BLANK else s[f]
+            for f in group.fields
+            if f not in KEYS
+        }
+        stamp_now = literal(now, DateTime(timezone=True))
+        values |= {"last_batch_id": batch_id, "updated_at": stamp_now}
+        if counts[1]:
+            self.conn.execute(
+                update(cur)
+                .where(self._match(cur), s.grp == group.id, self._distinct(group, cur))
+                .values(values)
+            )
+        if counts[0]:
+            self.conn.execute(self._insert(group, batch_id, stamp_now, today))
+
+    def _insert(self, group: Group, batch_id: int, stamp_now: Any, today: date) -> Any:
+        s = self.table.c
+        exprs: dict[str, Any] = {f: s[f] for f in group.fields}
+        exprs["status"] = func.coalesce(exprs.get("status", literal(None)), "in_service")
+        exprs["surveyed_on"] = func.coalesce(
+            exprs.get("surveyed_on", literal(None, Date())), literal(today, Date())
+        )
+        exprs |= {"created_at": stamp_now, "updated_at": stamp_now, "last_batch_id": batch_id}
+        sel = select(*(literal_or(v).label(k) for k, v in exprs.items())).where(s.grp == group.id)
+        # rows of existing codes were handled by the UPDATE: skip them by the unique index
+        # (no anti-join, whose plan depends on the ledger's statistics)
+        dialect_insert = pg_insert if self.postgres else sqlite_insert
+        stmt = dialect_insert(ASSETS).from_select(list(exprs), sel)
+        return stmt.on_conflict_do_nothing(index_elements=list(KEYS))
+
+
+def _processed(row: tuple[Any, ...], convert: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, process in convert:
+        if values[i] is not None:
+            values[i] = process(values[i])
+    return tuple(values)
+
+
+def literal_or(value: Any) -> Any:
+    """A SQL expression as is, a Python value as a bound literal."""
+    return value if hasattr(value, "label") else literal(value)

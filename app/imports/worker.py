@@ -1,0 +1,242 @@
+"""Import workers: claim queued batches, run them, and recover batches whose worker died.
+
+The inline worker is a thread of the server process (settings.imports.inline_worker);
+`python -m app worker` runs a standalone one. Claiming is `FOR UPDATE SKIP LOCKED` on
+PostgreSQL and a guarded UPDATE on SQLite, so any number of workers can share the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.models import Account
+from app.accounts.scope import SYSTEM, Principal
+from app.config import Settings, get_settings
+from app.db import utcnow
+from app.errors import DomainError
+from app.imports import files
+from app.imports.jobs import ERRORS_SHOWN, Outcome, run_job
+from app.imports.models import ImportBatch, ImportRow
+from app.kit.timestamps import as_utc
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 2.0
+STALE_AFTER = timedelta(minutes=15)
+"""A running batch whose heartbeat is older than this is taken as abandoned."""
+HOST = socket.gethostname()
+
+
+def worker_id() -> str:
+    """host:pid:thread of the running worker (tells recovery whether it is still alive)."""
+    return f"{HOST}:{os.getpid()}:{threading.get_ident()}"
+
+
+def claim_next(factory: sessionmaker[Session], batch_id: int | None = None) -> int | None:
+    """Mark the oldest queued batch (or the given one) running and return its id."""
+    with factory() as s, s.begin():
+        stmt = select(ImportBatch.id).where(ImportBatch.status == "queued")
+        if batch_id is not None:
+            stmt = stmt.where(ImportBatch.id == batch_id)
+        stmt = stmt.order_by(ImportBatch.id).limit(1)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        found = s.scalar(stmt)
+        if found is None:
+            return None
+        now = utcnow()
+        claimed = s.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == found, ImportBatch.status == "queued")
+            .values(status="running", worker=worker_id(), started_at=now, heartbeat_at=now)
+        )
+        return found if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def _principal(session: Session, batch: ImportBatch) -> Principal:
+    """The uploader as they are now (a revoked or demoted account cannot finish an import)."""
+    if batch.account_id is None:
+        return SYSTEM
+    account = session.get(Account, batch.account_id)
+    if account is None or not account.active or account.role not in ("admin", "editor"):
+        raise DomainError("the uploader's account is no longer allowed to import")
+    return Principal(
+        account.id, account.name, account.role, account.region_prefix, account.category
+    )
+
+
+def run_batch(
+    factory: sessionmaker[Session],
+    batch_id: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Outcome | None:
+    """Run a claimed batch in one transaction; on any error the ledger is untouched and the batch
+    is marked failed."""
+    settings = get_settings().imports
+
+    def tick(done: int) -> None:
+        """Progress and heartbeat, in their own short transaction."""
+        with factory() as s, s.begin():
+            s.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id == batch_id)
+                .values(rows_done=done, heartbeat_at=utcnow())
+            )
+        if on_progress is not None:
+            on_progress(done, total)
+
+    total = 0
+    try:
+        with factory() as s, s.begin():
+            batch = s.get_one(ImportBatch, batch_id)
+            total = batch.rows_total
+            principal = _principal(s, batch)
+            out = run_job(s, batch, files.path_of(batch), principal, tick, settings.max_rows)
+            _finish(batch, out)
+    except DomainError as exc:
+        _fail(factory, batch_id, exc.detail)
+        return None
+    except Exception as exc:
+        log.exception("import batch %s failed", batch_id)
+        _fail(factory, batch_id, f"internal error: {type(exc).__name__}: {exc}")
+        return None
+    if batch.status != "validated":
+        files.remove(batch_id)
+    return out
+
+
+def _finish(batch: ImportBatch, out: Outcome) -> None:
+    """Record the outcome on the batch (inside the job's transaction)."""
+    batch.rows_done = batch.rows_total = out.rows
+    batch.created, batch.updated, batch.unchanged = out.created, out.updated, out.unchanged
+    batch.rejected, batch.skipped = out.rejected, out.skipped
+    batch.warnings = out.warnings
+    batch.sheets = out.sheets
+    batch.finished_at = utcnow()
+    if out.applied:
+        batch.status = "committed"
+    elif batch.dry_run:
+        batch.status = "validated"
+    else:
+        batch.status = "failed"
+        batch.error = (
+            f"{out.rejected} rows rejected and mode=all_or_nothing: nothing was written; "
+            "download errors.xlsx, fix the rows and upload again"
+        )
+
+
+def _fail(factory: sessionmaker[Session], batch_id: int, message: str) -> None:
+    with factory() as s, s.begin():
+        s.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id)
+            .values(status="failed", error=message[:2000], finished_at=utcnow())
+        )
+    files.remove(batch_id)
+
+
+def recover(factory: sessionmaker[Session]) -> int:
+    """Mark failed the running batches whose worker is gone (dead local pid or stale heartbeat)."""
+    now = utcnow()
+    failed = 0
+    with factory() as s, s.begin():
+        for batch in s.scalars(select(ImportBatch).where(ImportBatch.status == "running")):
+            beat = as_utc(batch.heartbeat_at or now)
+            if _alive(batch.worker) and beat > now - STALE_AFTER:
+                continue
+            batch.status, batch.finished_at = "failed", now
+            batch.error = (
+                "interrupted: the worker stopped (restart or crash); the ledger is unchanged"
+            )
+            failed += 1
+    return failed
+
+
+def _alive(worker: str | None) -> bool:
+    """Whether the process that claimed a batch still runs (unknown for other hosts: assume so)."""
+    host, _, rest = (worker or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != HOST or not pid.isdigit():
+        return True
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_pending(factory: sessionmaker[Session]) -> int:
+    """Run queued batches until none is left (tests, `python -m app worker --once`)."""
+    ran = 0
+    while (batch_id := claim_next(factory)) is not None:
+        run_batch(factory, batch_id)
+        ran += 1
+    return ran
+
+
+class Worker:
+    """A background thread that runs queued batches; `wake()` after enqueuing one."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="import-worker", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to stop after its current batch and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def wake(self) -> None:
+        """Look for queued batches now instead of at the next poll."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                recover(self.factory)
+                run_pending(self.factory)
+            except Exception:
+                log.exception("import worker loop error")
+            self._wake.wait(POLL_SECONDS)
+            self._wake.clear()
+
+
+def start_import_worker(factory: sessionmaker[Session], settings: Settings) -> Worker | None:
+    """Start the inline worker thread when the settings ask for one."""
+    if not settings.imports.inline_worker:
+        return None
+    worker = Worker(factory)
+    worker.start()
+    return worker
+
+
+def first_errors(session: Session, batch_id: int) -> list[dict[str, object]]:
+    """The first rejected rows' errors, flattened, for the batch summary."""
+    rows = session.scalars(
+        select(ImportRow)
+        .where(ImportRow.batch_id == batch_id, ImportRow.action == "reject")
+        .order_by(ImportRow.id)
+        .limit(ERRORS_SHOWN)
+    )
+    out: list[dict[str, object]] = []
+    for row in rows:
+        out.extend({k: v for k, v in e.items() if k != "col"} for e in row.errors or [])
+    return out[:ERRORS_SHOWN]

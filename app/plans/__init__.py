@@ -1,0 +1,1 @@
+"""Annual renewal plans: scheduling, projects, versions, the plan workbook and progress."""

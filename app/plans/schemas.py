@@ -1,0 +1,180 @@
+"""Pydantic I/O for plans, plan lines, projects, renewals and progress."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.assets.schemas import IsoDate
+
+Category = Literal[
+    "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
+]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+YearBudgetIn = Money | dict[str, Money]
+
+
+class _In(BaseModel):
+    """Request bodies reject unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PlanCreate(_In):
+    """Body of POST /plans. Budgets in 万元 per year: {"2026": 5000} for all categories together,
+    or {"2026": {"gas_pipe": 3000, "elevator": 2000}} per category (a category not named has no
+    budget that year). When `budgets` is given every plan year must be in it."""
+
+    region: Annotated[str, Field(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] | None = None
+    """Region code prefix; default: the caller's own scope."""
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    first_year: Annotated[int, Field(ge=2020, le=2100)]
+    last_year: Annotated[int, Field(ge=2020, le=2100)]
+    budgets: dict[str, YearBudgetIn] | None = None
+    categories: Annotated[list[Category], Field(min_length=1)] | None = None
+    include_encouraged: bool = False
+    unit_costs: dict[str, Money] | None = None
+    """Price overrides, keyed 'category' or 'category.variant' (e.g. 'gas_pipe.riser')."""
+    as_of: IsoDate | None = None
+
+
+class LinePatch(_In):
+    """Changes to one line of a draft (an approved plan gets a new draft version first)."""
+
+    year: int | None = None
+    unit_cost: Money | None = None
+    amount: Money | None = None
+    project_id: int | None = None
+    funding_source: Annotated[str, Field(max_length=32)] | None = None
+
+
+class ProjectPatch(_In):
+    """Changes to a project of a draft."""
+
+    name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
+    implementation_subject: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    responsible_unit: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    funding_source: Annotated[str, Field(max_length=32)] | None = None
+    start_month: Month | None = None
+    finish_month: Month | None = None
+
+
+class RenewalCreate(_In):
+    """Body of POST /assets/{id}/renewal: the asset was renewed or retired."""
+
+    status: Literal["renewed", "retired"]
+    renewed_on: IsoDate
+    cost: Money | None = None
+    """Actual cost in 万元, written to the plan lines of the asset."""
+
+
+class PlanHeader(BaseModel):
+    """A plan version as listed."""
+
+    id: int
+    series_id: int
+    version: int
+    previous_id: int | None
+    name: str
+    status: str
+    region: str
+    categories: list[str]
+    first_year: int
+    last_year: int
+    as_of: date
+    created_by: str
+    created_at: datetime
+    approved_at: datetime | None
+    approved_by: str | None
+
+
+class PlanList(BaseModel):
+    """A page of plans."""
+
+    items: list[PlanHeader]
+    next_cursor: str | None
+    limit: int
+
+
+class PlanSummary(PlanHeader):
+    """A plan with its summary by year × category, shortfall and targets."""
+
+    model_config = ConfigDict(extra="allow")
+
+    total_cost: Decimal
+    line_count: int
+    shortfall: dict[str, Any]
+    years: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    targets: list[dict[str, Any]]
+
+
+class LineRead(BaseModel):
+    """One plan line."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    plan_id: int
+    year: int
+    amount: Decimal
+    asset: dict[str, Any]
+    project: dict[str, Any]
+    priority: dict[str, Decimal]
+    due_on: date
+    overdue: bool
+    late: bool
+    beyond_budget: bool
+    rule_ids: list[str]
+
+
+class LineList(BaseModel):
+    """A page of lines."""
+
+    items: list[LineRead]
+    next_cursor: str | None
+    limit: int
+
+
+class ProjectRead(BaseModel):
+    """A project as the API returns it."""
+
+    id: int
+    plan_id: int
+    key: str
+    year: int
+    category: str
+    region_code: str
+    label: str
+    name: str
+    implementation_subject: str
+    responsible_unit: str
+    funding_source: str
+    start_month: str
+    finish_month: str
+    lines: int = 0
+    quantity: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+
+
+class ProjectList(BaseModel):
+    """A page of projects with their line counts, quantities and cost."""
+
+    items: list[ProjectRead]
+    next_cursor: str | None
+    limit: int
+
+
+class EditResult(BaseModel):
+    """Result of an edit: what changed, in which plan version, with warnings."""
+
+    model_config = ConfigDict(extra="allow")
+
+    plan_id: int
+    plan_version: int
+    new_version: bool
+    warnings: list[str]

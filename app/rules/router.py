@@ -1,0 +1,163 @@
+"""Rule packs, per-asset flags, the due list (JSON, CSV, XLSX) and stats."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from app.accounts.deps import CurrentPrincipal
+from app.assets.router import CategoryParam
+from app.db import DbSession
+from app.errors import NotFound
+from app.kit.dates import today
+from app.rules import export, queries
+from app.rules.packs import Pack, get_registry
+from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary
+
+router = APIRouter(tags=["rules"])
+Level = Literal["mandatory", "assess", "encouraged"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RegionParam = Annotated[str | None, Query(pattern=r"^\d{1,6}$")]
+
+
+def _summary(pack: Pack) -> dict[str, Any]:
+    return {
+        "id": pack.id,
+        "version": pack.version,
+        "name": pack.name,
+        "effective_on": pack.effective_on,
+        "extends": pack.extends,
+        "provinces": list(pack.provinces),
+        "deadlines": pack.deadlines,
+    }
+
+
+@router.get("/rule-packs", response_model=list[PackSummary])
+def list_packs(_principal: CurrentPrincipal) -> Any:
+    """Loaded rule packs with their deadlines."""
+    return [_summary(p) for p in get_registry().packs.values()]
+
+
+@router.get("/rule-packs/{pack_id}", response_model=PackRead)
+def read_pack(pack_id: str, _principal: CurrentPrincipal) -> Any:
+    """A pack's resolved rules (inherited and overridden), each with its basis and deadline."""
+    pack = get_registry().packs.get(pack_id.upper())
+    if pack is None:
+        raise NotFound(f"rule pack {pack_id} not found")
+    rules = [
+        {
+            "id": r.id,
+            "category": r.category,
+            "level": r.level,
+            "due": r.due,
+            "deadline": r.deadline,
+            "title": r.title,
+            "params": r.params,
+            "basis": queries.basis_of(r),
+        }
+        for r in pack.rules.values()
+    ]
+    targets = [
+        {
+            "id": t.id,
+            "category": t.category,
+            "metric": t.metric,
+            "value": t.value,
+            "by": t.by,
+            "description": t.description,
+        }
+        for t in pack.targets
+    ]
+    return {**_summary(pack), "rules": rules, "disabled": list(pack.disabled), "targets": targets}
+
+
+@router.get("/assets/{asset_id}/flags", response_model=AssetFlags)
+def asset_flags(
+    asset_id: int, session: DbSession, principal: CurrentPrincipal, as_of: date | None = None
+) -> Any:
+    """Why an asset is flagged: every rule that holds or cannot be decided, as of a date."""
+    return queries.explain_asset(session, principal, asset_id, as_of or today())
+
+
+def due_filters(
+    region: RegionParam = None,
+    category: CategoryParam | None = None,
+    level: Annotated[list[Level] | None, Query()] = None,
+    due_by: date | None = None,
+    as_of: date | None = None,
+    overdue: bool = False,
+    rule: Annotated[str | None, Query(max_length=32)] = None,
+) -> queries.DueFilters:
+    """Due-list query parameters; `level` repeats or is comma-separated."""
+    levels = tuple(sorted(set(level))) if level else ("assess", "mandatory")
+    return queries.DueFilters(
+        region=region,
+        category=category,
+        levels=levels,
+        due_by=due_by,
+        as_of=as_of,
+        overdue=overdue,
+        rule=rule,
+    )
+
+
+Filters = Annotated[queries.DueFilters, Depends(due_filters)]
+
+
+@router.get("/due", response_model=DueList)
+def due_list(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    filters: Filters,
+    sort: queries.DueSort = "due_on",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Any:
+    """The due list: one item per asset, earliest due first, with its flags and clauses."""
+    as_of = filters.as_of or today()
+    if format != "json":
+        rows = queries.iter_due(session, principal, filters, as_of=as_of, sort=sort)
+        if format == "csv":
+            tmp = export.csv_file(rows)
+            media = "text/csv; charset=utf-8"
+        else:
+            tmp = export.xlsx_file(rows, f"设备更新到期清单 {as_of}")
+            media = XLSX
+        return FileResponse(
+            tmp.name,
+            filename=f"due-{as_of}.{format}",
+            media_type=media,
+            background=BackgroundTask(tmp.close),
+        )
+    items, next_cursor = queries.due_page(
+        session, principal, filters, as_of=as_of, sort=sort, limit=limit, cursor=cursor
+    )
+    return {"items": items, "next_cursor": next_cursor, "limit": limit, "as_of": as_of}
+
+
+@router.get("/stats")
+def due_stats(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    region: RegionParam = None,
+    category: CategoryParam | None = None,
+    group_by: queries.GroupBy | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """Counts and quantities by region × category × level × due year, overdue counts, data gaps."""
+    if group_by is None:
+        depth = len(region or "")
+        group_by = "province" if depth < 2 else "city" if depth < 4 else "district"
+    return queries.stats(
+        session,
+        principal,
+        region=region,
+        category=category,
+        group_by=group_by,
+        as_of=as_of or today(),
+    )

@@ -1,0 +1,92 @@
+"""Rule and flag I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class BasisRead(BaseModel):
+    document: str
+    clause: str
+    source_lines: str
+    standards: list[str]
+    advisory: bool
+
+
+class FlagRead(BaseModel):
+    rule_id: str
+    level: str
+    pack: str
+    pack_version: str
+    in_scope_on: date | None
+    """First date the rule's condition holds; null when it is not time-bound."""
+    due_on: date | None
+    overdue: bool
+    reason: str
+    basis: BasisRead | None
+    facts: dict[str, Any]
+    missing: list[str] | None = None
+
+
+class AssetFlags(BaseModel):
+    asset_id: int
+    asset_code: str
+    as_of: date
+    status: str
+    pack: str
+    pack_version: str
+    gaps: list[str]
+    """Rules that could not be decided for lack of facts (their flags name the fields)."""
+    flags: list[FlagRead]
+
+
+class DueItem(BaseModel):
+    asset_id: int
+    asset_code: str
+    category: str
+    region_code: str
+    name: str | None
+    address: str | None
+    community: str | None
+    status: str
+    level: str
+    due_on: date | None
+    overdue: bool
+    flags: list[FlagRead]
+
+
+class DueList(BaseModel):
+    items: list[DueItem]
+    next_cursor: str | None
+    limit: int
+    as_of: date
+
+
+class RuleRead(BaseModel):
+    id: str
+    category: str
+    level: str
+    due: str
+    deadline: date
+    title: str
+    params: dict[str, Any]
+    basis: BasisRead
+
+
+class PackSummary(BaseModel):
+    id: str
+    version: str
+    name: str
+    effective_on: date
+    extends: str | None
+    provinces: list[str]
+    deadlines: dict[str, date]
+
+
+class PackRead(PackSummary):
+    rules: list[RuleRead]
+    disabled: list[str]
+    targets: list[dict[str, Any]]

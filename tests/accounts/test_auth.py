@@ -1,0 +1,154 @@
+"""Authentication: missing and bad tokens, last-use bookkeeping, failure limits, quiet logs, CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.accounts.models import ApiToken
+from app.cli import main as cli_main
+from app.config import AuthSettings, Settings
+from app.main import create_app
+from tests.accounts.conftest import A
+
+API = "/api/v1"
+
+
+def bare(app: TestClient, **headers: str) -> TestClient:
+    other = TestClient(app.app, raise_server_exceptions=False)
+    other.headers.update(headers)
+    return other
+
+
+class TestBearer:
+    @pytest.mark.parametrize(
+        ("headers", "detail"),
+        [
+            ({}, "missing bearer token"),
+            ({"Authorization": "Bearer "}, "missing bearer token"),
+            ({"Authorization": "Basic dXNlcjpwYXNz"}, "missing bearer token"),
+            ({"Authorization": "Bearer rr_not-a-real-token"}, "invalid or revoked token"),
+        ],
+    )
+    def test_rejected_with_401_problem(
+        self, app: TestClient, headers: dict[str, str], detail: str
+    ) -> None:
+        resp = bare(app, **headers).get(f"{API}/assets")
+        assert resp.status_code == 401
+        assert resp.headers["www-authenticate"] == "Bearer"
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.json()["detail"] == detail
+
+    def test_health_needs_no_token(self, app: TestClient) -> None:
+        assert bare(app).get(f"{API}/health").status_code == 200
+
+
+def _last_used(db: sessionmaker[Session]) -> list[datetime | None]:
+    with db() as session:
+        return list(session.scalars(select(ApiToken.last_used_at).order_by(ApiToken.id)))
+
+
+class TestLastUsed:
+    def test_recorded_at_most_every_few_minutes(
+        self, client: TestClient, db: sessionmaker[Session]
+    ) -> None:
+        assert _last_used(db) == [None]
+        client.get(f"{API}/me")
+        (first,) = _last_used(db)
+        assert first is not None
+        for _ in range(3):
+            client.get(f"{API}/me")
+        assert _last_used(db) == [first]  # reads do not turn into writes
+        stale = datetime.now(UTC) - timedelta(minutes=6)
+        with db() as session, session.begin():
+            session.execute(update(ApiToken).values(last_used_at=stale))
+        client.get(f"{API}/me")
+        (again,) = _last_used(db)
+        assert again is not None and again.replace(tzinfo=UTC) > stale + timedelta(minutes=5)
+
+
+@pytest.fixture
+def strict_app(settings: Settings, db: sessionmaker[Session]) -> Iterator[TestClient]:
+    """An app that allows three failed token checks per minute."""
+    strict = settings.model_copy(update={"auth": AuthSettings(max_failures_per_minute=3)})
+    with TestClient(create_app(strict), raise_server_exceptions=False) as client:
+        yield client
+
+
+class TestFailureLimit:
+    def test_too_many_failures_is_429_even_for_a_good_token(
+        self, strict_app: TestClient, make_client: Callable[..., TestClient]
+    ) -> None:
+        good = bare(strict_app, Authorization=make_client().headers["Authorization"])
+        assert good.get(f"{API}/me").status_code == 200
+        guesser = bare(strict_app, Authorization="Bearer rr_guess")
+        assert [guesser.get(f"{API}/me").status_code for _ in range(3)] == [401] * 3
+        resp = guesser.get(f"{API}/me")
+        assert resp.status_code == 429
+        assert resp.json()["type"] == "/problems/too-many-requests"
+        assert good.get(f"{API}/me").status_code == 429  # same address: locked for the minute
+
+    def test_successes_do_not_count(
+        self, strict_app: TestClient, make_client: Callable[..., TestClient]
+    ) -> None:
+        good = bare(strict_app, Authorization=make_client().headers["Authorization"])
+        assert {good.get(f"{API}/me").status_code for _ in range(10)} == {200}
+
+    def test_each_app_has_its_own_window(self, app: TestClient, strict_app: TestClient) -> None:
+        for _ in range(4):
+            bare(strict_app).get(f"{API}/me")
+        assert bare(strict_app).get(f"{API}/me").status_code == 429
+        assert bare(app).get(f"{API}/me").status_code == 401
+
+
+def test_tokens_never_reach_the_logs(
+    settings: Settings,
+    db: sessionmaker[Session],
+    make_client: Callable[..., TestClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = make_client("admin").headers["Authorization"].removeprefix("Bearer ")
+    noisy = settings.model_copy(update={"database_echo": True})
+    with TestClient(create_app(noisy), raise_server_exceptions=False) as client:
+        good = bare(client, Authorization=f"Bearer {token}")
+        assert good.get(f"{API}/assets").status_code == 200
+        assert good.post(f"{API}/assets", json={"category": "elevator"}).status_code == 422
+        assert bare(client, Authorization=f"Bearer {token}x").get(f"{API}/me").status_code == 401
+    assert "SELECT" in caplog.text  # the SQL log was on, parameters and all
+    assert token not in caplog.text
+    assert "Bearer" not in caplog.text
+
+
+class TestCli:
+    def test_add_list_tokens_revoke(
+        self, app: TestClient, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert cli_main(["accounts", "add", "区管理员", "--role", "editor", "--region", A]) == 0
+        out = capsys.readouterr().out
+        token = out.split("token (shown once): ")[1].strip()
+        user = bare(app, Authorization=f"Bearer {token}")
+        me = user.get(f"{API}/me").json()
+        assert (me["name"], me["role"], me["region_prefix"]) == ("区管理员", "editor", A)
+        assert cli_main(["accounts", "list"]) == 0
+        assert "区管理员\teditor\t410102" in capsys.readouterr().out
+        assert cli_main(["accounts", "tokens", "区管理员"]) == 0
+        listing = capsys.readouterr().out
+        token_id = int(listing.split("\t")[0])
+        assert token[:10] in listing and token not in listing
+        assert cli_main(["accounts", "revoke", str(token_id)]) == 0
+        assert user.get(f"{API}/me").status_code == 401
+
+    def test_bad_input_is_one_line_error(
+        self, app: TestClient, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert cli_main(["accounts", "add", "x", "--role", "viewer", "--region", "99"]) == 2
+        assert capsys.readouterr().err.strip() == "error: unknown region '99'"
+        assert cli_main(["accounts", "tokens", "nobody"]) == 2
+        assert cli_main(["accounts", "revoke", "424242"]) == 2

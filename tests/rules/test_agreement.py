@@ -1,0 +1,219 @@
+"""The SQL evaluator and the Python evaluator agree on generated assets (this database)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.assets.models import Asset
+from app.assets.spec import CATEGORIES, choices_for, fields_for
+from app.rules.evaluate import asset_status, evaluate_asset, json_value
+from app.rules.models import AssetFlag
+from app.rules.packs import get_registry
+from app.rules.service import evaluate_ledger, facts_of
+
+AS_OF = date(2026, 11, 29)
+REGIONS = ["410102", "130102", "310101", "140105", "440106", "110105"]
+DATES = [
+    date(2004, 2, 29),
+    date(2006, 11, 29),
+    date(2006, 11, 30),
+    date(2007, 1, 31),
+    date(2007, 2, 1),
+    date(2011, 11, 29),
+    date(1990, 5, 5),
+    date(2015, 6, 1),
+    date(2020, 2, 29),
+    date(2024, 9, 30),
+    date(2026, 11, 29),
+    date(2030, 1, 1),
+]
+SKIP = {
+    "asset_code",
+    "category",
+    "region_code",
+    "status",
+    "name",
+    "address",
+    "community",
+    "building",
+    "unit",
+    "owner",
+    "operator",
+    "unit_cost",
+    "plate_no",
+    "filling_station",
+}
+
+
+def _values(spec: Any, category: str) -> st.SearchStrategy[Any]:
+    if spec.kind == "enum":
+        return st.sampled_from(choices_for(spec, category))
+    if spec.kind == "bool":
+        return st.booleans()
+    if spec.kind == "date":
+        return st.one_of(st.sampled_from(DATES), st.dates(date(1985, 1, 1), date(2030, 12, 31)))
+    if spec.kind == "int":
+        return st.sampled_from([1, 3, 4, 5, 6, 8, 15, 20, 499_999, 500_000])
+    if spec.kind == "decimal":
+        return st.sampled_from([Decimal("10"), Decimal("35"), Decimal("35.5"), Decimal("120.25")])
+    return st.sampled_from(["GB 5842-1996", "GB 5842-2006", "GB/T 5842-2022", "GB 5842-2023"])
+
+
+@st.composite
+def assets(draw: st.DrawFn) -> dict[str, Any]:
+    category = draw(st.sampled_from(sorted(CATEGORIES)))
+    row: dict[str, Any] = {
+        "category": category,
+        "region_code": draw(st.sampled_from(REGIONS)),
+        "status": draw(st.sampled_from(["in_service"] * 4 + ["renewing", "retired"])),
+    }
+    for spec in fields_for(category):
+        if spec.name in SKIP:
+            continue
+        if draw(st.booleans()):
+            row[spec.name] = draw(_values(spec, category))
+    if category == "lpg_cylinder":
+        row.setdefault("manufactured_on", date(2015, 1, 1))
+    row["surveyed_on"] = draw(st.sampled_from([None, date(2026, 10, 15)]))
+    return row
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return round(float(value), 4)
+    return value
+
+
+def _python_flags(session: Session) -> set[tuple[Any, ...]]:
+    out = set()
+    registry = get_registry()
+    for asset in session.scalars(select(Asset)):
+        pack = registry.pack_for_region(asset.region_code)
+        for f in evaluate_asset(pack, asset.category, facts_of(asset), AS_OF):
+            facts = tuple(sorted((k, _normal(json_value(v))) for k, v in f.facts.items()))
+            out.add(
+                (
+                    asset.asset_code,
+                    pack.id,
+                    f.rule.id,
+                    f.level,
+                    f.in_scope_on,
+                    f.due_on,
+                    f.reason,
+                    facts,
+                    tuple(f.missing or ()),
+                )
+            )
+    return out
+
+
+def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
+    rows = session.execute(
+        select(Asset.asset_code, AssetFlag).join(Asset, Asset.id == AssetFlag.asset_id)
+    )
+    out = set()
+    for code, f in rows:
+        facts = tuple(sorted((k, _normal(v)) for k, v in f.facts.items()))
+        out.add(
+            (
+                code,
+                f.pack_id,
+                f.rule_id,
+                f.level,
+                f.in_scope_on,
+                f.due_on,
+                f.reason,
+                facts,
+                tuple(sorted(set(f.missing or ()))),
+            )
+        )
+    return out
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(batch=st.lists(assets(), min_size=1, max_size=25))
+def test_sql_and_python_evaluators_agree(
+    db: sessionmaker[Session], batch: list[dict[str, Any]]
+) -> None:
+    with db() as session, session.begin():
+        rows = [{**r, "asset_code": f"H{i:04d}"} for i, r in enumerate(batch)]
+        session.execute(insert(Asset), rows)
+        evaluate_ledger(session, as_of=AS_OF)
+        sql = _sql_flags(session)
+        py = _python_flags(session)
+        assert sql == py
+        for asset in session.scalars(select(Asset)):
+            pack = get_registry().pack_for_region(asset.region_code)
+            expected = asset_status(
+                evaluate_asset(pack, asset.category, facts_of(asset), AS_OF), AS_OF
+            )
+            assert asset.flag_status == expected, asset.asset_code
+        session.execute(delete(AssetFlag))
+        session.execute(delete(Asset))
+
+
+def test_evaluation_of_a_subset_leaves_others(db: sessionmaker[Session]) -> None:
+    with db() as session, session.begin():
+        session.execute(
+            insert(Asset),
+            [
+                {
+                    "asset_code": "A",
+                    "category": "gas_pipe",
+                    "region_code": "410102",
+                    "material": "grey_cast_iron",
+                    "last_batch_id": 1,
+                },
+                {
+                    "asset_code": "B",
+                    "category": "gas_pipe",
+                    "region_code": "410102",
+                    "material": "grey_cast_iron",
+                    "last_batch_id": 2,
+                },
+            ],
+        )
+        evaluate_ledger(session, as_of=AS_OF)
+        before = session.scalars(
+            select(AssetFlag.id).join(Asset).where(Asset.asset_code == "B")
+        ).all()
+        summary = evaluate_ledger(session, as_of=AS_OF, where=Asset.last_batch_id == 1)
+        after = session.scalars(
+            select(AssetFlag.id).join(Asset).where(Asset.asset_code == "B")
+        ).all()
+        assert before == after
+        assert summary.assets == 1
+        assert summary.as_of == AS_OF - timedelta(days=0)
+
+
+def test_absurd_design_life_counts_as_never(db: sessionmaker[Session]) -> None:
+    """A mistyped life (500000 years) must not overflow dates in either evaluator."""
+    with db() as session, session.begin():
+        session.execute(
+            insert(Asset),
+            [
+                {
+                    "asset_code": "LIFE",
+                    "category": "water_pump",
+                    "region_code": "410102",
+                    "setting": "heating",
+                    "design_life_years": 500_000,
+                    "commissioned_on": date(2010, 1, 1),
+                }
+            ],
+        )
+        evaluate_ledger(session, as_of=AS_OF)
+        assert _sql_flags(session) == _python_flags(session)
+        rules = set(session.scalars(select(AssetFlag.rule_id)))
+        assert "PUMP-LIFE" not in rules
