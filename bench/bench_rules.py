@@ -338,7 +338,8 @@ class StatementTimer:
             rule = next((v for v in values if isinstance(v, str) and v in self.rules), "?")
             key = f"{pack}/{rule}"
         else:
-            key = head + (" asset_flags" if "asset_flags" in stmt[:40] else " assets")
+            m = re.search(r"\b(?:FROM|UPDATE|ANALYZE|INTO)\s+(\w+)", stmt[:200], re.IGNORECASE)
+            key = f"{head} {m.group(1)}" if m else " ".join(stmt.split()[:2])
         self.times[key] = self.times.get(key, 0.0) + dt
         self.rows[key] = self.rows.get(key, 0) + max(getattr(cursor, "rowcount", 0) or 0, 0)
 
@@ -419,34 +420,35 @@ def timed_get(client: Any, path: str) -> tuple[float, Any]:
     return dt, res
 
 
-def bench_due(client: Any, requests: int) -> dict[str, dict[str, Any]]:
+def bench_due(client: Any, requests: int, rounds: int) -> dict[str, dict[str, Any]]:
+    """p50/p95 per scenario over rounds × requests; rounds interleave the scenarios so that a
+    burst of load on the shared machine does not land on one scenario only."""
     out: dict[str, dict[str, Any]] = {}
-    for label, query in DUE_SCENARIOS:
-        path = f"/api/v1/due?limit=50{'&' + query if query else ''}"
-        for _ in range(3):
-            timed_get(client, path)
-        times = []
-        items = 0
-        for _ in range(requests):
-            dt, res = timed_get(client, path)
-            times.append(dt)
-            items = len(res.json()["items"])
-        out[label] = {"times": times, "items": items, "path": path}
-        log(f"  due {label:<40} {p50_p95(times)}  ({items} items)")
-    for query in CURSOR_SCENARIOS:
-        label = f"pages 2..{requests + 1} via next_cursor ({query or 'none'})"
-        path = f"/api/v1/due?limit=50{'&' + query if query else ''}"
-        _, res = timed_get(client, path)
-        cursor = res.json()["next_cursor"]
-        times = []
-        pages = 0
-        while cursor and pages < requests:
-            dt, res = timed_get(client, f"{path}&cursor={cursor}")
-            times.append(dt)
+    for _ in range(rounds):
+        for label, query in DUE_SCENARIOS:
+            path = f"/api/v1/due?limit=50{'&' + query if query else ''}"
+            for _ in range(3):
+                timed_get(client, path)
+            d = out.setdefault(label, {"times": [], "items": 0, "path": path})
+            for _ in range(requests):
+                dt, res = timed_get(client, path)
+                d["times"].append(dt)
+                d["items"] = len(res.json()["items"])
+        for query in CURSOR_SCENARIOS:
+            label = f"pages 2..{requests + 1} via next_cursor ({query or 'none'})"
+            path = f"/api/v1/due?limit=50{'&' + query if query else ''}"
+            _, res = timed_get(client, path)
             cursor = res.json()["next_cursor"]
-            pages += 1
-        out[label] = {"times": times, "items": pages, "path": path + "&cursor=…"}
-        log(f"  due {label:<40} {p50_p95(times)}  ({pages} pages)")
+            d = out.setdefault(label, {"times": [], "items": 0, "path": path + "&cursor=…"})
+            pages = 0
+            while cursor and pages < requests:
+                dt, res = timed_get(client, f"{path}&cursor={cursor}")
+                d["times"].append(dt)
+                cursor = res.json()["next_cursor"]
+                pages += 1
+            d["items"] = pages
+    for label, d in out.items():
+        log(f"  due {label:<40} {p50_p95(d['times'])}  (n={len(d['times'])})")
     return out
 
 
@@ -708,6 +710,23 @@ def report_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def summary_table(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Targets with the PostgreSQL and SQLite figures side by side."""
+    kinds = list(results)
+    names = {"pg": "PostgreSQL", "sqlite": "SQLite"}
+    table: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        for measure, target, measured, verdict in report_rows(results[kind]):
+            row = table.setdefault(measure, {"target": target})
+            row[kind] = f"{measured} {verdict}".strip()
+    head = "| measure | target | " + " | ".join(names.get(k, k) for k in kinds) + " |"
+    lines = ["## Summary", "", head, "|---|---|" + "---|" * len(kinds)]
+    for measure, row in table.items():
+        cells = " | ".join(row.get(k, "") for k in kinds)
+        lines.append(f"| {measure} | {row['target']} | {cells} |")
+    return [*lines, ""]
+
+
 def write_results(results: dict[str, dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
     lines = [
         "# Rules engine benchmark (issue #3)",
@@ -718,6 +737,7 @@ def write_results(results: dict[str, dict[str, Any]], args: argparse.Namespace, 
         "(other engineers' jobs run concurrently), so figures are medians.",
         "",
     ]
+    lines += summary_table(results)
     for kind, r in results.items():
         lines += [
             f"## {'PostgreSQL' if kind == 'pg' else 'SQLite (file, WAL)'}: {r['n']:,} assets",
@@ -776,9 +796,9 @@ def run_kind(kind: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
         client = make_client(url)
         with client:
             log(f"{kind}: due list, {args.requests} requests per scenario")
-            r["due"] = bench_due(client, args.requests)
+            r["due"] = bench_due(client, args.requests, args.rounds)
             log(f"{kind}: stats")
-            r["stats"] = bench_stats(client, max(5, args.requests // 4))
+            r["stats"] = bench_stats(client, max(5, args.requests * args.rounds // 8))
     if not args.skip_export:
         log(f"{kind}: exports (fresh child process each)")
         r["exports"] = bench_exports(url, n, args.export_runs, args.export_query)
@@ -796,8 +816,9 @@ def main() -> int:
     parser.add_argument("--sqlite-n", type=int, help="assets for SQLite (default: --n)")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--runs", type=int, default=3, help="evaluate_ledger runs (median)")
-    parser.add_argument("--requests", type=int, default=60, help="requests per due-list scenario")
-    parser.add_argument("--export-runs", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=40, help="requests per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over the due scenarios")
+    parser.add_argument("--export-runs", type=int, default=3, help="export runs (median)")
     parser.add_argument("--export-query", help="filter of the export (default: closest to 100k)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--reuse", action="store_true", help="reuse a database that has N assets")

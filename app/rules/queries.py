@@ -155,7 +155,7 @@ def _in_region(column: Any, prefix: str) -> ColumnElement[bool]:
     """`column` starts with `prefix`, for the due list: a district is an equality (the district
     index serves it in due order); a province or city prefix is a substr() comparison, not a
     range, so the planner walks a (…, due_on, asset_id) index in order and filters, instead of
-    collecting and sorting the whole range (SQLite: 1.1 s instead of 8 ms for region=41)."""
+    collecting and sorting the whole range (SQLite, region=41 on 1M assets: 8 ms, not 1.1 s)."""
     if len(prefix) >= 6:
         return region_prefix_clause(column, prefix)
     return func.substr(column, 1, len(prefix)) == prefix
@@ -226,8 +226,20 @@ def due_page(
     return items, next_cursor
 
 
+@dataclass(frozen=True)
+class _Rep:
+    """The representative flag of an asset: what places it in the list."""
+
+    asset_id: int
+    due_on: date | None
+
+
 def _items(
-    session: Session, principal: Principal, f: DueFilters, as_of: date, reps: Sequence[AssetFlag]
+    session: Session,
+    principal: Principal,
+    f: DueFilters,
+    as_of: date,
+    reps: Sequence[AssetFlag | _Rep],
 ) -> list[dict[str, Any]]:
     ids = [r.asset_id for r in reps]
     if not ids:
@@ -244,7 +256,9 @@ def _items(
     return [_item(assets[r.asset_id], r, flags[r.asset_id], as_of) for r in reps]
 
 
-def _item(asset: Asset, rep: AssetFlag, flags: list[AssetFlag], as_of: date) -> dict[str, Any]:
+def _item(
+    asset: Asset, rep: AssetFlag | _Rep, flags: list[AssetFlag], as_of: date
+) -> dict[str, Any]:
     views = [flag_view(fl, as_of, asset.status) for fl in flags]
     level = max((v["level"] for v in views), key=lambda lv: SEVERITY.get(lv, 0))
     return {
@@ -272,16 +286,21 @@ def iter_due(
     sort: DueSort,
     chunk: int = 2000,
 ) -> Iterator[dict[str, Any]]:
-    """Every item of the filtered due list, in order, a page at a time (for exports)."""
-    cursor = None
-    while True:
-        items, cursor = due_page(
-            session, principal, f, as_of=as_of, sort=sort, limit=chunk, cursor=cursor
-        )
-        yield from items
+    """Every item of the filtered due list, in order (for exports).
+
+    The representatives are read in one streamed query (not one keyset query per chunk, which
+    re-ran the anti-join for every 2,000 rows); each chunk's assets and flags are then loaded
+    in two IN queries.
+    """
+    _plan_for_values(session)
+    reps = _representatives(principal, f, as_of, sort).subquery()
+    stmt = select(reps.c.asset_id, reps.c.due_on).order_by(
+        *[reps.c[c.key] for c in _sort_columns(AssetFlag, sort)]
+    )
+    conn = session.connection().execution_options(stream_results=True, yield_per=chunk)
+    for part in conn.execute(stmt).partitions(chunk):
+        yield from _items(session, principal, f, as_of, [_Rep(r.asset_id, r.due_on) for r in part])
         session.expunge_all()
-        if not cursor:
-            return
 
 
 GroupBy = Literal["province", "city", "district"]

@@ -47,8 +47,11 @@ def test_chunked_oversized_body_is_413_and_writes_nothing(
         yield b'"}'
 
     with TestClient(create_app(small), raise_server_exceptions=False) as limited:
-        resp = limited.post(f"{API}/assets", content=chunks(),
-                            headers={"Authorization": token, "Content-Type": "application/json"})
+        resp = limited.post(
+            f"{API}/assets",
+            content=chunks(),
+            headers={"Authorization": token, "Content-Type": "application/json"},
+        )
         assert "content-length" not in {k.lower() for k in resp.request.headers}
         assert resp.status_code == 413
         assert resp.headers["content-type"].startswith("application/problem+json")
