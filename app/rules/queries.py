@@ -297,8 +297,9 @@ def iter_due(
     stmt = select(reps.c.asset_id, reps.c.due_on).order_by(
         *[reps.c[c.key] for c in _sort_columns(AssetFlag, sort)]
     )
-    conn = session.connection().execution_options(stream_results=True, yield_per=chunk)
-    for part in conn.execute(stmt).partitions(chunk):
+    # options on the statement, not the connection: later statements must not stream
+    streamed = stmt.execution_options(stream_results=True, yield_per=chunk)
+    for part in session.connection().execute(streamed).partitions(chunk):
         yield from _items(session, principal, f, as_of, [_Rep(r.asset_id, r.due_on) for r in part])
         session.expunge_all()
 

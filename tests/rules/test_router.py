@@ -320,3 +320,28 @@ def test_stale_flags_are_refreshed(db: Any, client: TestClient) -> None:
     assert refresh_if_stale(db) is True
     with db() as session:
         assert set(session.scalars(select(AssetFlag.as_of))) == {today()}
+
+
+def test_export_stream_leaves_the_session_usable(db: Any, client: TestClient) -> None:
+    """Streaming the due list must not make later statements of the transaction stream too."""
+    from datetime import date as _date
+
+    from app.accounts.scope import SYSTEM
+    from app.rules import queries
+
+    for _ in range(3):
+        create(client, "gas_pipe", material="grey_cast_iron")
+    f = queries.DueFilters()
+    with db() as session, session.begin():
+        first = list(
+            queries.iter_due(session, SYSTEM, f, as_of=_date(2026, 11, 29), sort="due_on", chunk=2)
+        )
+        second = list(
+            queries.iter_due(session, SYSTEM, f, as_of=_date(2026, 11, 29), sort="due_on", chunk=2)
+        )
+        page, _ = queries.due_page(
+            session, SYSTEM, f, as_of=_date(2026, 11, 29), sort="due_on", limit=10, cursor=None
+        )
+    assert [i["asset_id"] for i in first] == [i["asset_id"] for i in second]
+    assert [i["asset_id"] for i in page] == [i["asset_id"] for i in first]
+    assert len(first) == 3
