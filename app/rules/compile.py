@@ -295,14 +295,6 @@ def _due(rule: Rule, in_scope: ColumnElement[Any], as_of: date) -> ColumnElement
     return greatest(func.coalesce(in_scope, MIN), recorded)
 
 
-def pack_clause(pack: Pack, registry_provinces: list[str]) -> ColumnElement[bool]:
-    """Assets this pack applies to: its provinces, or (CN) every province without a pack."""
-    province = func.substr(Asset.region_code, 1, 2)
-    if pack.provinces:
-        return province.in_(list(pack.provinces))
-    return province.not_in(registry_provinces) if registry_provinces else true()
-
-
 def rule_select(
     rule: Rule,
     pack: Pack,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, text, tuple_
+from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, text, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.scope import Principal, region_prefix_clause, scope_clause
@@ -336,7 +336,7 @@ def stats(
         .group_by(AssetFlag.asset_id, AssetFlag.level, region_key, AssetFlag.category)
         .subquery()
     )
-    year = func.substr(func.cast(per_asset.c.due_on, _string()), 1, 4)
+    year = func.substr(func.cast(per_asset.c.due_on, String()), 1, 4)
     overdue = and_(per_asset.c.due_on < as_of, Asset.status == "in_service")
     rows = session.execute(
         select(
@@ -347,7 +347,7 @@ def stats(
             func.count().label("assets"),
             func.sum(func.coalesce(Asset.length_m, 0)).label("length_m"),
             func.sum(func.coalesce(Asset.capacity_tph, 0)).label("capacity_tph"),
-            func.sum(_int(overdue)).label("overdue"),
+            func.sum(case((overdue, 1), else_=0)).label("overdue"),
         )
         .join(Asset, Asset.id == per_asset.c.asset_id)
         .group_by(per_asset.c.region, per_asset.c.category, per_asset.c.level, year)
@@ -370,18 +370,6 @@ def stats(
         "rows": [_stat_row(r) for r in rows],
         "gaps": [dict(r._mapping) for r in gaps],
     }
-
-
-def _string() -> Any:
-    from sqlalchemy import String
-
-    return String()
-
-
-def _int(cond: ColumnElement[bool]) -> Any:
-    from sqlalchemy import case
-
-    return case((cond, 1), else_=0)
 
 
 def _stat_row(r: Any) -> dict[str, Any]:

@@ -123,8 +123,8 @@ def refresh_asset_flags(
 
 
 def _pack_scope(pack: Pack, provinces: list[str]) -> ColumnElement[bool]:
-    """The assets a pack applies to (as compile.pack_clause), as ranges on region_code so that
-    ix_assets_category_region_code_id narrows each rule's scan to the pack's provinces."""
+    """The assets a pack applies to (its provinces; CN: every province without a pack), as ranges
+    on region_code so that ix_assets_category_region_code_id narrows each rule's scan."""
     if pack.provinces:
         return or_(*(region_prefix_clause(Asset.region_code, p) for p in pack.provinces))
     if provinces:
