@@ -8,6 +8,7 @@ Python evaluator (0001-01-01, 9999-12-31) so both agree to the day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -23,15 +24,17 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     not_,
     null,
     or_,
     select,
     true,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.assets.models import Asset
@@ -137,7 +140,11 @@ class SqlNode:
     missing: ColumnElement[str]
 
 
-def _col(name: str) -> Any:
+Col = Callable[[str], Any]
+"""Resolves a field name to a column of the current source (the assets table or a layer)."""
+
+
+def _asset_col(name: str) -> Any:
     return getattr(Asset, name)
 
 
@@ -156,7 +163,7 @@ def _static(
     return SqlNode(known, case((truth, MIN), else_=MAX), MAX, missing)
 
 
-def _sql_cmp(node: Cmp) -> SqlNode:
+def _sql_cmp(node: Cmp, _col: Col) -> SqlNode:
     col = _col(node.field)
     value = node.value
     if node.field in NULL_MEANS:
@@ -180,7 +187,7 @@ def _sql_cmp(node: Cmp) -> SqlNode:
     return _static(truth, not_(absent), _missing_if(absent, [node.field]))
 
 
-def _sql_years(spec: Years) -> ColumnElement[int] | None:
+def _sql_years(spec: Years, _col: Col) -> ColumnElement[int] | None:
     if spec.constant is not None:
         return literal(spec.constant, Integer())
     assert spec.field is not None
@@ -191,10 +198,10 @@ def _sql_years(spec: Years) -> ColumnElement[int] | None:
     return func.coalesce(col, lookup)
 
 
-def _sql_age(node: Age) -> SqlNode:
+def _sql_age(node: Age, _col: Col) -> SqlNode:
     cols = [_col(b) for b in node.basis]
     basis = cols[0] if len(cols) == 1 else func.coalesce(*cols)
-    years = _sql_years(node.years)
+    years = _sql_years(node.years, _col)
     assert years is not None
     basis_absent = basis.is_(None)
     years_absent = years.is_(None) if node.years.field else false()
@@ -208,7 +215,7 @@ def _sql_age(node: Age) -> SqlNode:
     return SqlNode(known, crossing, MAX, missing)
 
 
-def _sql_date_passed(node: DatePassed) -> SqlNode:
+def _sql_date_passed(node: DatePassed, _col: Col) -> SqlNode:
     col = _col(node.field)
     start = case((col.is_(None), MAX), (col >= MAX, MAX), else_=next_day(col))
     if node.field in NULL_DECIDED:
@@ -241,27 +248,104 @@ def _sql_any(children: list[SqlNode]) -> SqlNode:
     return SqlNode(known, start, end, missing)
 
 
-def compile_node(node: Node) -> SqlNode:
-    """Translate a condition into SQL expressions over the assets table."""
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, All | AnyOf):
+        return node.items
+    if isinstance(node, Not):
+        return (node.item,)
+    return ()
+
+
+def _node_sql(node: Node, kids: list[SqlNode], col: Col) -> SqlNode:
+    """One node over its children's already-computed expressions (or, for leaves, columns)."""
     if isinstance(node, Cmp):
-        return _sql_cmp(node)
+        return _sql_cmp(node, col)
     if isinstance(node, IsNull):
-        col = _col(node.field)
-        return _static(col.is_(None) if node.null else col.is_not(None), true(), _text(""))
+        c = col(node.field)
+        return _static(c.is_(None) if node.null else c.is_not(None), true(), _text(""))
     if isinstance(node, Age):
-        return _sql_age(node)
+        return _sql_age(node, col)
     if isinstance(node, DatePassed):
-        return _sql_date_passed(node)
+        return _sql_date_passed(node, col)
     if isinstance(node, All):
-        return _sql_all([compile_node(i) for i in node.items])
+        return _sql_all(kids)
     if isinstance(node, AnyOf):
-        return _sql_any([compile_node(i) for i in node.items])
-    assert isinstance(node, Not)
-    inner = compile_node(node.item)
+        return _sql_any(kids)
+    (inner,) = kids
     return SqlNode(inner.known, case((inner.start < inner.end, MAX), else_=MIN), MAX, inner.missing)
 
 
-def _facts(rule: Rule, dialect: str) -> ColumnElement[Any]:
+def compile_node(node: Node, col: Col = _asset_col) -> SqlNode:
+    """Translate a condition into SQL expressions over the assets table, as one expression
+    tree (children repeated where a parent reads them more than once)."""
+    return _node_sql(node, [compile_node(i, col) for i in _children(node)], col)
+
+
+def _layer_col(layer: Subquery) -> Col:
+    return lambda name: layer.c[name]
+
+
+def layered(
+    roots: list[Node], keep: list[str], where: list[ColumnElement[bool]]
+) -> tuple[Subquery, list[SqlNode]]:
+    """Conditions as a stack of subqueries, one per tree level: level h computes the nodes of
+    height h once per asset, as columns, from the columns of level h-1.
+
+    A parent reads each child's (known, start, end) several times; inlined, the expressions grow
+    geometrically with depth (one LPG rule compiled to 99,000 characters) and the database
+    evaluates every copy per row. Each level is fenced with OFFSET 0 so neither PostgreSQL nor
+    SQLite flattens it back into its parent. Equal nodes of different roots (the same age test
+    in two rules) are computed once. `keep` are asset columns carried to the top level; `where`
+    filters the assets at the bottom level.
+    """
+    order: list[Node] = []
+    height: dict[Node, int] = {}
+    needed_until: dict[Node, int] = {}
+
+    def visit(n: Node) -> int:
+        if n in height:
+            return height[n]
+        kids = _children(n)
+        h = 1 + max(visit(k) for k in kids) if kids else 0
+        for k in kids:
+            needed_until[k] = max(needed_until.get(k, 0), h)
+        height[n] = h
+        order.append(n)
+        return h
+
+    top = max(visit(r) for r in roots)
+    for r in roots:
+        needed_until[r] = top + 1
+    name = {n: f"n{i}" for i, n in enumerate(order)}
+    refs: dict[Node, SqlNode] = {}
+    layer: Subquery | None = None
+    for h in range(top + 1):
+        source = layer
+        col = _asset_col if source is None else _layer_col(source)
+        columns: list[Any] = [col(k).label(k) for k in keep]
+        live = [n for n in order if height[n] <= h < needed_until[n]]
+        for n in live:
+            own = height[n] == h
+            sql = _node_sql(n, [refs[k] for k in _children(n)], col) if own else refs[n]
+            p = name[n]
+            columns += [
+                sql.known.label(f"{p}_k"),
+                sql.start.label(f"{p}_s"),
+                sql.end.label(f"{p}_e"),
+                sql.missing.label(f"{p}_m"),
+            ]
+        stmt = select(*columns)
+        stmt = stmt.where(*where) if source is None else stmt.select_from(source)
+        layer = stmt.offset(0).subquery(f"level{h}")
+        for n in live:
+            p = name[n]
+            c = layer.c
+            refs[n] = SqlNode(c[f"{p}_k"], c[f"{p}_s"], c[f"{p}_e"], c[f"{p}_m"])
+    assert layer is not None
+    return layer, [refs[r] for r in roots]
+
+
+def _facts(rule: Rule, dialect: str, _col: Col) -> ColumnElement[Any]:
     from app.assets.spec import FIELDS_BY_NAME
 
     args: list[Any] = []
@@ -286,8 +370,10 @@ def _missing_json(node: SqlNode, dialect: str) -> ColumnElement[Any]:
     return case((node.known, null()), else_=cast(text, JSON()))
 
 
-def _due(rule: Rule, in_scope: ColumnElement[Any], as_of: date) -> ColumnElement[Any]:
-    recorded = func.coalesce(Asset.surveyed_on, _day(as_of))
+def _due(
+    rule: Rule, in_scope: ColumnElement[Any], as_of: date, surveyed_on: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    recorded = func.coalesce(surveyed_on, _day(as_of))
     if rule.due == "deadline":
         return greatest(_day(rule.deadline), func.coalesce(in_scope, MIN))
     if rule.due == "threshold":
@@ -295,8 +381,8 @@ def _due(rule: Rule, in_scope: ColumnElement[Any], as_of: date) -> ColumnElement
     return greatest(func.coalesce(in_scope, MIN), recorded)
 
 
-def rule_select(
-    rule: Rule,
+def rules_select(
+    rules: list[Rule],
     pack: Pack,
     *,
     as_of: date,
@@ -304,28 +390,60 @@ def rule_select(
     dialect: str,
     scope: ColumnElement[bool],
 ) -> Select[Any]:
-    """SELECT of asset_flags rows for one rule of one pack over the assets in `scope`."""
-    n = compile_node(rule.when)
-    holds = and_(n.known, n.start < n.end, n.end > _day(as_of))
-    in_scope = case((n.start == MIN, null()), else_=n.start)
-    return select(
-        Asset.id,
-        Asset.category,
-        Asset.region_code,
+    """SELECT of asset_flags rows for rules of one category of one pack over the assets in
+    `scope`: one pass over the assets computes every rule's condition (layered), then each asset
+    is paired with each rule index and the rows whose rule holds, or cannot be decided, are kept."""
+    (category,) = {r.category for r in rules}
+    keep = ["id", "category", "region_code", "surveyed_on"]
+    for rule in rules:
+        keep += [f for f in fields_used(rule.when) if f not in keep]
+    where = [Asset.category == category, Asset.status.in_(ACTIVE_STATUSES), scope]
+    src, roots = layered([r.when for r in rules], keep, where)
+    c = src.c
+    columns: list[list[ColumnElement[Any]]] = []
+    emits: list[ColumnElement[bool]] = []
+    for rule, n in zip(rules, roots, strict=True):
+        holds = and_(n.known, n.start < n.end, n.end > _day(as_of))
+        in_scope = case((n.start == MIN, null()), else_=n.start)
+        columns.append(
+            [
+                literal(rule.id, String()),
+                case((n.known, _text(rule.level)), else_=_text("unknown")),
+                case((n.known, in_scope), else_=null()),
+                case((n.known, _due(rule, in_scope, as_of, c.surveyed_on)), else_=null()),
+                case(
+                    (n.known, _text(rule.title)),
+                    else_=_text(f"资料不全，无法判定：{rule.title}"),
+                ),
+                _facts(rule, dialect, lambda f: c[f]),
+                _missing_json(n, dialect),
+            ]
+        )
+        emits.append(or_(holds, not_(n.known)))
+    common = [
+        c.id,
+        c.category,
+        c.region_code,
         literal(pack.id, String()),
         literal(pack.version, String()),
-        literal(rule.id, String()),
-        case((n.known, _text(rule.level)), else_=_text("unknown")),
-        case((n.known, in_scope), else_=null()),
-        case((n.known, _due(rule, in_scope, as_of)), else_=null()),
-        case((n.known, _text(rule.title)), else_=_text(f"资料不全，无法判定：{rule.title}")),
-        _facts(rule, dialect),
-        _missing_json(n, dialect),
-        _day(as_of),
-        literal(evaluated_at),
-    ).where(
-        Asset.category == rule.category,
-        Asset.status.in_(ACTIVE_STATUSES),
-        scope,
-        or_(holds, not_(n.known)),
+    ]
+    tail = [_day(as_of), literal(evaluated_at)]
+    if len(rules) == 1:
+        return select(*common, *columns[0], *tail).where(emits[0])
+    ids = [literal_column(str(i), Integer()) for i in range(len(rules))]
+    picks = union_all(*(select(i.label("k")) for i in ids)).subquery("rule_pick")
+    k = picks.c.k
+
+    def pick(values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return case(*((k == i, v) for i, v in zip(ids, values, strict=True)))
+
+    per_rule = [pick([row[j] for row in columns]) for j in range(len(columns[0]))]
+    # Each asset row meets every rule index once. LEFT JOIN (to a table that always has rows)
+    # pins the order in both databases: the level stack runs once, outside; an inner join let
+    # SQLite put the rule indexes outside and re-run the stack per rule.
+    return (
+        select(*common, *per_rule, *tail)
+        .select_from(src)
+        .outerjoin(picks, true())
+        .where(pick(emits))
     )

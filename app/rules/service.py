@@ -11,10 +11,13 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    ForeignKeyConstraint,
+    Table,
     and_,
     case,
     delete,
     exists,
+    false,
     func,
     insert,
     not_,
@@ -25,16 +28,24 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import (
+    AddConstraint,
+    CreateIndex,
+    CreateTable,
+    DropConstraint,
+    DropIndex,
+    DropTable,
+)
 
 from app.accounts.scope import region_prefix_clause
 from app.assets.models import Asset
 from app.audit.recorder import open_change_set, record_change
 from app.db import utcnow
 from app.kit.dates import today
-from app.rules.compile import rule_select
+from app.rules.compile import rules_select
 from app.rules.evaluate import SEVERITY, Flag, asset_status, evaluate_asset
 from app.rules.models import AssetFlag, RulePackRecord
-from app.rules.packs import Pack, Registry, get_registry
+from app.rules.packs import Pack, Registry, Rule, get_registry
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +174,65 @@ def _status_updates(scope: ColumnElement[bool], as_of: date, scoped: bool) -> li
     return [stmt.execution_options(synchronize_session=False) for stmt in (flagged, unflagged)]
 
 
+def _flag_table() -> Table:
+    return AssetFlag.metadata.tables[AssetFlag.__tablename__]
+
+
+def _flag_fk() -> ForeignKeyConstraint:
+    (fk,) = (c for c in _flag_table().constraints if isinstance(c, ForeignKeyConstraint))
+    return fk
+
+
+def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
+    """Empty asset_flags for a whole-ledger evaluation and take its secondary indexes (and, on
+    PostgreSQL, the foreign key) off, so that a million flag rows are appended to a bare heap
+    and the indexes are built once afterwards (_finish_rebuild), in the same transaction.
+
+    Maintaining six indexes and a foreign-key check per inserted row cost more than the rules
+    themselves (bench/RESULTS-rules.md). The DDL is transactional on both databases: a failed
+    evaluation rolls back to the previous flags with their indexes. Readers of the due list wait
+    for the commit (the table is locked exclusively while it is rebuilt).
+
+    SQLite: DELETE without WHERE visits every row when foreign keys are on (no truncate
+    optimisation for a child table), so the table is dropped and created again instead."""
+    table = _flag_table()
+    if dialect == "sqlite":
+        # pysqlite opens its transaction at the first INSERT/UPDATE/DELETE, not before DDL: a
+        # no-op DELETE makes sure the DROP below is inside it (and rolls back with it).
+        session.execute(delete(AssetFlag).where(false()))
+        session.execute(DropTable(table))
+        session.execute(CreateTable(table))
+        return
+    session.execute(text("TRUNCATE asset_flags"))
+    session.execute(DropConstraint(_flag_fk()))
+    for index in table.indexes:
+        session.execute(DropIndex(index))
+
+
+def _finish_rebuild(session: Session, dialect: str) -> None:
+    table = _flag_table()
+    for index in sorted(table.indexes, key=lambda i: i.name or ""):
+        session.execute(CreateIndex(index))
+    if dialect != "sqlite":
+        session.execute(AddConstraint(_flag_fk()))
+
+
+REBUILD_MIN_ASSETS = 10_000
+REBUILD_SHARE = 0.25
+"""Above this share of the ledger, a partial evaluation rebuilds all flags instead: deleting and
+re-inserting rows under six live indexes costs more per row than re-evaluating everything into a
+bare table and indexing once (a first import of a million assets into an empty ledger)."""
+
+
+def _mostly(session: Session, where: ColumnElement[bool]) -> bool:
+    session.flush()
+    total = session.scalar(select(func.count()).select_from(Asset)) or 0
+    if total < REBUILD_MIN_ASSETS:
+        return False
+    matching = session.scalar(select(func.count()).select_from(Asset).where(where)) or 0
+    return matching >= REBUILD_SHARE * total
+
+
 def evaluate_ledger(
     session: Session,
     *,
@@ -170,11 +240,14 @@ def evaluate_ledger(
     where: ColumnElement[bool] | None = None,
     registry: Registry | None = None,
 ) -> EvaluationSummary:
-    """Recompute stored flags in the database (one INSERT … SELECT per rule) for the assets
-    matching `where` (all assets when omitted)."""
+    """Recompute stored flags in the database (one INSERT … SELECT per pack and category) for
+    the assets matching `where`: all assets when omitted, or when the matching assets are a
+    large share of a large ledger (REBUILD_SHARE)."""
     started = time.perf_counter()
     as_of = as_of or today()
     registry = registry or get_registry()
+    if where is not None and _mostly(session, where):
+        where = None
     scope = where if where is not None else true()
     dialect = session.get_bind().dialect.name
     session.flush()
@@ -183,8 +256,9 @@ def evaluate_ledger(
         # it saves; the status aggregate has a million groups.
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     if where is None:
-        session.execute(delete(AssetFlag))
+        _empty_flags_for_rebuild(session, dialect)
     else:
         session.execute(
             delete(AssetFlag).where(AssetFlag.asset_id.in_(select(Asset.id).where(scope)))
@@ -195,9 +269,12 @@ def evaluate_ledger(
     target = [getattr(AssetFlag, c) for c in FLAG_COLUMNS]
     for pack in registry.packs.values():
         pack_scope = _pack_scope(pack, provinces) & scope
+        by_category: dict[str, list[Rule]] = {}
         for rule in pack.rules.values():
-            stmt = rule_select(
-                rule,
+            by_category.setdefault(rule.category, []).append(rule)
+        for rules in by_category.values():
+            stmt = rules_select(
+                rules,
                 pack,
                 as_of=as_of,
                 evaluated_at=evaluated_at,
@@ -211,6 +288,7 @@ def evaluate_ledger(
             )
             flags += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
     if where is None:
+        _finish_rebuild(session, dialect)
         # planner statistics for the rewritten table (the status update and the due list)
         session.execute(text("ANALYZE asset_flags"))
     for stmt in _status_updates(scope, as_of, scoped=where is not None):

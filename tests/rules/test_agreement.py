@@ -6,9 +6,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
@@ -195,6 +196,82 @@ def test_evaluation_of_a_subset_leaves_others(db: sessionmaker[Session]) -> None
         assert before == after
         assert summary.assets == 1
         assert summary.as_of == AS_OF - timedelta(days=0)
+
+
+def test_large_share_of_a_large_ledger_is_rebuilt_whole(
+    db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partial evaluation over most of the ledger takes the whole-ledger path (every asset's
+    flags re-made, as of the new date); over a small share it leaves the others alone."""
+    from app.rules import service
+
+    monkeypatch.setattr(service, "REBUILD_MIN_ASSETS", 3)
+    with db() as session, session.begin():
+        session.execute(
+            insert(Asset),
+            [
+                {
+                    "asset_code": code,
+                    "category": "gas_pipe",
+                    "region_code": "410102",
+                    "material": "grey_cast_iron",
+                    "last_batch_id": batch,
+                }
+                for code, batch in [("A", 1), ("B", 1), ("C", 2), ("D", 2), ("E", 2)]
+            ],
+        )
+        evaluate_ledger(session, as_of=AS_OF)
+        monkeypatch.setattr(service, "REBUILD_SHARE", 0.5)
+        later = AS_OF + timedelta(days=1)
+        small = evaluate_ledger(session, as_of=later, where=Asset.last_batch_id == 1)
+        assert small.assets == 2
+        assert set(session.scalars(select(AssetFlag.as_of))) == {AS_OF, later}
+        large = evaluate_ledger(session, as_of=later, where=Asset.last_batch_id == 2)
+        assert large.assets == 5
+        assert set(session.scalars(select(AssetFlag.as_of))) == {later}
+
+
+def test_whole_ledger_rebuild_restores_indexes_and_foreign_key(
+    db: sessionmaker[Session],
+) -> None:
+    """The whole-ledger path takes the indexes (and on PostgreSQL the foreign key) off while it
+    writes; they are all back afterwards, and a failure rolls back to the previous flags."""
+    with db() as session, session.begin():
+        session.execute(
+            insert(Asset),
+            [
+                {
+                    "asset_code": "A",
+                    "category": "gas_pipe",
+                    "region_code": "410102",
+                    "material": "grey_cast_iron",
+                }
+            ],
+        )
+    with db() as session, session.begin():
+        evaluate_ledger(session, as_of=AS_OF)
+    with db() as session:
+        inspector = inspect(session.connection())
+        names = {ix["name"] for ix in inspector.get_indexes("asset_flags")}
+        assert names == {ix.name for ix in AssetFlag.__table__.indexes}
+        fks = inspector.get_foreign_keys("asset_flags")
+        assert [fk["referred_table"] for fk in fks] == ["assets"]
+        assert fks[0]["options"].get("ondelete") == "CASCADE"
+        before = session.scalars(select(AssetFlag.id)).all()
+        assert before
+    with db() as session:
+        session.begin()
+        evaluate_ledger(session, as_of=AS_OF + timedelta(days=1))
+        session.rollback()
+    with db() as session:
+        assert session.scalars(select(AssetFlag.id)).all() == before
+        assert {ix["name"] for ix in inspect(session.connection()).get_indexes("asset_flags")} == {
+            ix.name for ix in AssetFlag.__table__.indexes
+        }
+        # deleting an asset still cascades to its flags
+        session.execute(delete(Asset))
+        session.commit()
+        assert session.scalars(select(AssetFlag.id)).all() == []
 
 
 def test_absurd_design_life_counts_as_never(db: sessionmaker[Session]) -> None:
