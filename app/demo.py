@@ -238,7 +238,6 @@ def load_demo(session: Session, *, count: int = 3000, seed: int = 2024) -> str:
                     not in (
                         "created_at",
                         "updated_at",
-                        "flag_status",
                         "renewed_on",
                         "last_batch_id",
                     )

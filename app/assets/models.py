@@ -99,14 +99,10 @@ class Asset(TimestampMixin, Base):
     has_cargo_function: Mapped[bool | None]
 
     # derived and bookkeeping
-    flag_status: Mapped[str | None] = mapped_column(String(16))
-    """Most severe current flag (mandatory > assess > encouraged > none); set by evaluation."""
     renewed_on: Mapped[date | None]
     """Date the asset was recorded as renewed or retired."""
     last_batch_id: Mapped[int | None]
     """Import batch that last created or changed this asset."""
 
 
-SPEC_COLUMNS_EXCLUDED = frozenset(
-    {"id", "flag_status", "renewed_on", "last_batch_id", "created_at", "updated_at"}
-)
+SPEC_COLUMNS_EXCLUDED = frozenset({"id", "renewed_on", "last_batch_id", "created_at", "updated_at"})

@@ -127,12 +127,12 @@ def asset_fields(asset: Asset) -> dict[str, Any]:
     return {f.name: getattr(asset, f.name) for f in fields_for(asset.category)}
 
 
-def asset_to_read(asset: Asset) -> dict[str, Any]:
-    """The API's read shape of an asset."""
+def asset_to_read(asset: Asset, flag_status: str) -> dict[str, Any]:
+    """The API's read shape of an asset (flag_status from app.rules.status.flag_statuses)."""
     data = {k: plain_decimal(v) for k, v in asset_fields(asset).items()}
     data.update(
         id=asset.id,
-        flag_status=asset.flag_status,
+        flag_status=flag_status,
         renewed_on=asset.renewed_on,
         last_batch_id=asset.last_batch_id,
         created_at=asset.created_at,

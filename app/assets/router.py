@@ -7,12 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from app.accounts.deps import CurrentPrincipal
 from app.assets import queries, service
+from app.assets.models import Asset
 from app.assets.schemas import AssetCreate, AssetList, AssetRead
 from app.assets.spec import CATEGORIES
 from app.db import DbSession
+from app.rules.status import flag_statuses
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 
@@ -45,11 +48,15 @@ def asset_filters(
 Filters = Annotated[queries.AssetFilters, Depends(asset_filters)]
 
 
+def _read(session: Session, asset: Asset) -> dict[str, Any]:
+    return queries.asset_to_read(asset, flag_statuses(session, [asset.id])[asset.id])
+
+
 @router.post("", response_model=AssetRead, status_code=201)
 def create_asset(session: DbSession, principal: CurrentPrincipal, body: AssetCreate) -> Any:
     """Register an asset; the body's fields are those of its category (DOMAIN.md §4)."""
     asset = service.register_asset(session, principal, body)
-    return queries.asset_to_read(asset)
+    return _read(session, asset)
 
 
 @router.get("", response_model=AssetList)
@@ -65,8 +72,9 @@ def list_assets(
     rows, next_cursor = queries.list_assets(
         session, principal, filters, limit=limit, cursor=cursor, sort=sort
     )
+    statuses = flag_statuses(session, (a.id for a in rows))
     return {
-        "items": [queries.asset_to_read(a) for a in rows],
+        "items": [queries.asset_to_read(a, statuses[a.id]) for a in rows],
         "next_cursor": next_cursor,
         "limit": limit,
     }
@@ -85,7 +93,7 @@ def export_ledger(session: DbSession, principal: CurrentPrincipal, filters: Filt
 
 @router.get("/{asset_id}", response_model=AssetRead)
 def read_asset(session: DbSession, principal: CurrentPrincipal, asset_id: int) -> Any:
-    return queries.asset_to_read(queries.get_asset(session, principal, asset_id))
+    return _read(session, queries.get_asset(session, principal, asset_id))
 
 
 @router.patch("/{asset_id}", response_model=AssetRead)
@@ -96,7 +104,7 @@ def patch_asset(
     patch: Annotated[dict[str, Any], Body()],
 ) -> Any:
     """Change some fields; the merged record must still be valid for its category."""
-    return queries.asset_to_read(service.update_asset(session, principal, asset_id, patch))
+    return _read(session, service.update_asset(session, principal, asset_id, patch))
 
 
 @router.delete("/{asset_id}", status_code=204)

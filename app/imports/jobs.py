@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal
@@ -201,11 +201,19 @@ def _diff(stage: Stage, out: Outcome) -> dict[str, list[tuple[Group, dict[str, A
     return previews
 
 
+ANALYZE_AFTER = 50_000
+"""Rows created or updated by one import above which the ledger's statistics are refreshed."""
+
+
 def _apply(session: Session, stage: Stage, batch_id: int, out: Outcome) -> None:
     t = time.perf_counter()
     now, today = utcnow(), kit_today()
     for group in stage.groups.values():
         stage.apply(group, batch_id, now, today, group.counts[:2])
+    if out.created + out.updated >= ANALYZE_AFTER and session.get_bind().dialect.name != "sqlite":
+        # planner statistics for the grown ledger, before the flag evaluation reads it
+        # (autovacuum cannot see the rows until commit; ANALYZE here samples them)
+        session.execute(text("ANALYZE assets"))
     out.timings["apply"] = time.perf_counter() - t
     t = time.perf_counter()
     if out.created or out.updated:

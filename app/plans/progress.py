@@ -21,6 +21,7 @@ from app.plans.models import Plan, PlanLine
 from app.plans.queries import late_clause
 from app.plans.schemas import RenewalCreate
 from app.plans.targets import check_targets, done_clause, line_asset
+from app.rules.status import flag_statuses
 
 
 def record_renewal(
@@ -77,7 +78,7 @@ def record_renewal(
         "status": asset.status,
         "renewed_on": asset.renewed_on,
         "cost": body.cost,
-        "flag_status": asset.flag_status,
+        "flag_status": flag_statuses(session, [asset.id])[asset.id],
         "plans": plan_ids,
     }
 

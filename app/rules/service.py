@@ -14,9 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Table,
     and_,
-    case,
     delete,
-    exists,
     false,
     func,
     insert,
@@ -25,7 +23,6 @@ from sqlalchemy import (
     select,
     text,
     true,
-    update,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import (
@@ -43,7 +40,7 @@ from app.audit.recorder import open_change_set, record_change
 from app.db import utcnow
 from app.kit.dates import today
 from app.rules.compile import rules_select
-from app.rules.evaluate import SEVERITY, Flag, asset_status, evaluate_asset
+from app.rules.evaluate import Flag, evaluate_asset
 from app.rules.models import AssetFlag, RulePackRecord
 from app.rules.packs import Pack, Registry, Rule, get_registry
 
@@ -125,9 +122,6 @@ def refresh_asset_flags(
         pack = registry.pack_for_region(asset.region_code)
         flags = evaluate_asset(pack, asset.category, facts_of(asset), as_of)
         rows += [flag_row(asset, pack.id, pack.version, f, as_of) for f in flags]
-        status = asset_status(flags, as_of)
-        if asset.flag_status != status:
-            asset.flag_status = status
     if rows:
         session.execute(insert(AssetFlag), rows)
     session.flush()
@@ -141,37 +135,6 @@ def _pack_scope(pack: Pack, provinces: list[str]) -> ColumnElement[bool]:
     if provinces:
         return and_(*(not_(region_prefix_clause(Asset.region_code, p)) for p in provinces))
     return true()
-
-
-def _status_updates(scope: ColumnElement[bool], as_of: date, scoped: bool) -> list[Any]:
-    """Set flag_status to the most severe current flag ('none' without one), writing only the
-    assets whose status changes: one aggregate over the flags instead of a subquery per asset."""
-    current = and_(
-        AssetFlag.level.in_(list(SEVERITY)),
-        (AssetFlag.in_scope_on.is_(None)) | (AssetFlag.in_scope_on <= as_of),
-    )
-    rank = case(*((AssetFlag.level == lvl, n) for lvl, n in SEVERITY.items()), else_=0)
-    worst = select(AssetFlag.asset_id, func.max(rank).label("severity")).where(current)
-    if scoped:
-        worst = worst.where(AssetFlag.asset_id.in_(select(Asset.id).where(scope)))
-    w = worst.group_by(AssetFlag.asset_id).subquery("worst")
-    status = case(*((w.c.severity == n, lvl) for lvl, n in SEVERITY.items()), else_="none")
-    keep = {"updated_at": Asset.updated_at}
-    flagged = (
-        update(Asset)
-        .where(Asset.id == w.c.asset_id, scope, Asset.flag_status.is_distinct_from(status))
-        .values(flag_status=status, **keep)
-    )
-    unflagged = (
-        update(Asset)
-        .where(
-            scope,
-            Asset.flag_status.is_distinct_from("none"),
-            ~exists().where(AssetFlag.asset_id == Asset.id, current),
-        )
-        .values(flag_status="none", **keep)
-    )
-    return [stmt.execution_options(synchronize_session=False) for stmt in (flagged, unflagged)]
 
 
 def _flag_table() -> Table:
@@ -289,10 +252,8 @@ def evaluate_ledger(
             flags += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
     if where is None:
         _finish_rebuild(session, dialect)
-        # planner statistics for the rewritten table (the status update and the due list)
+        # planner statistics for the rewritten table (the due list, stats, partial evaluations)
         session.execute(text("ANALYZE asset_flags"))
-    for stmt in _status_updates(scope, as_of, scoped=where is not None):
-        session.execute(stmt)
     assets = session.scalar(select(func.count()).select_from(Asset).where(scope)) or 0
     summary = EvaluationSummary(as_of, assets, flags, time.perf_counter() - started)
     log.info("%s", summary)

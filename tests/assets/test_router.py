@@ -263,3 +263,20 @@ def test_survey_date_defaults_to_today(client: TestClient) -> None:
     from app.kit.dates import today
 
     assert create(client, "elevator")["surveyed_on"] == today().isoformat()
+
+
+def test_flag_status_follows_the_stored_flags(client: TestClient) -> None:
+    """flag_status on the asset (one, list, create, patch) is the flags endpoint's status."""
+    grey = create(client, "gas_pipe", material="grey_cast_iron")
+    assert grey["flag_status"] == "mandatory"
+    young = create(client, "gas_pipe", material="pe", commissioned_on="2021-05-01")
+    old_lift = create(client, "elevator", commissioned_on="1995-01-01")
+    listed = {a["id"]: a["flag_status"] for a in client.get(API).json()["items"]}
+    for asset in (grey, young, old_lift):
+        status = client.get(f"{API}/{asset['id']}/flags").json()["status"]
+        assert client.get(f"{API}/{asset['id']}").json()["flag_status"] == status
+        assert listed[asset["id"]] == status
+    assert client.get(f"{API}/{young['id']}").json()["flag_status"] != "mandatory"
+    patched = client.patch(f"{API}/{grey['id']}", json={"material": "pe"}).json()
+    assert patched["flag_status"] == client.get(f"{API}/{grey['id']}/flags").json()["status"]
+    assert patched["flag_status"] != "mandatory"
