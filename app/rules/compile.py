@@ -394,7 +394,7 @@ def rules_select(
     `scope`: one pass over the assets computes every rule's condition (layered), then each asset
     is paired with each rule index and the rows whose rule holds, or cannot be decided, are kept."""
     (category,) = {r.category for r in rules}
-    keep = ["id", "category", "region_code", "surveyed_on"]
+    keep = ["id", "category", "region_code", "surveyed_on", "length_m", "capacity_tph", "status"]
     for rule in rules:
         keep += [f for f in fields_used(rule.when) if f not in keep]
     where = [Asset.category == category, Asset.status.in_(ACTIVE_STATUSES), scope]
@@ -427,7 +427,13 @@ def rules_select(
         literal(pack.id, String()),
         literal(pack.version, String()),
     ]
-    tail = [_day(as_of), literal(evaluated_at)]
+    tail = [
+        _day(as_of),
+        literal(evaluated_at),
+        c.length_m,
+        c.capacity_tph,
+        c.status == "in_service",
+    ]
     if len(rules) == 1:
         return select(*common, *columns[0], *tail).where(emits[0])
     ids = [literal_column(str(i), Integer()) for i in range(len(rules))]

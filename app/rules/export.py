@@ -12,6 +12,7 @@ from typing import Any
 import xlsxwriter
 
 from app.assets.spec import CATEGORIES
+from app.rules.queries import DueRow
 
 LEVEL_LABELS = {
     "mandatory": "强制更新",
@@ -35,30 +36,27 @@ COLUMNS: list[tuple[str, int]] = [
 ]
 
 
-def _row(item: dict[str, Any]) -> list[Any]:
-    flags = item["flags"]
-    basis = "；".join(
-        f"{f['rule_id']}: {b['document']} {b['clause']} ({b['source_lines']})"
-        for f in flags
-        if (b := f["basis"])
-    )
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _row(item: DueRow) -> list[Any]:
     return [
-        item["asset_code"],
-        CATEGORIES.get(item["category"], item["category"]),
-        item["region_code"],
-        item["name"] or "",
-        item["address"] or "",
-        item["community"] or "",
-        LEVEL_LABELS.get(item["level"], item["level"]),
-        item["due_on"],
-        "是" if item["overdue"] else "否",
-        "，".join(f["rule_id"] for f in flags),
-        "；".join(f["reason"] for f in flags),
-        basis,
+        item.asset_code,
+        CATEGORIES.get(item.category, item.category),
+        item.region_code,
+        item.name or "",
+        item.address or "",
+        item.community or "",
+        LEVEL_LABELS.get(item.level, item.level),
+        item.due_on,
+        "是" if item.overdue else "否",
+        "，".join(rule_id for rule_id, _, _ in item.flags),
+        "；".join(reason for _, reason, _ in item.flags),
+        "；".join(basis for _, _, basis in item.flags if basis),
     ]
 
 
-def csv_file(items: Iterable[dict[str, Any]]) -> tempfile._TemporaryFileWrapper[bytes]:
+def csv_file(items: Iterable[DueRow]) -> tempfile._TemporaryFileWrapper[bytes]:
     """UTF-8 CSV with BOM (so Excel shows Chinese correctly), one row per asset, rewound."""
     out = tempfile.NamedTemporaryFile(suffix=".csv")  # noqa: SIM115
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
@@ -74,7 +72,7 @@ def csv_file(items: Iterable[dict[str, Any]]) -> tempfile._TemporaryFileWrapper[
     return out
 
 
-def xlsx_file(items: Iterable[dict[str, Any]], title: str) -> tempfile._TemporaryFileWrapper[bytes]:
+def xlsx_file(items: Iterable[DueRow], title: str) -> tempfile._TemporaryFileWrapper[bytes]:
     """Write the due list to a temporary .xlsx (constant memory) and return it, rewound."""
     out = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115
     book = xlsxwriter.Workbook(out.name, {"constant_memory": True, "strings_to_numbers": False})
@@ -86,12 +84,16 @@ def xlsx_file(items: Iterable[dict[str, Any]], title: str) -> tempfile._Temporar
         sheet.set_column(col, col, width)
         sheet.write_string(0, col, name, head)
     n = 0
+    text = sheet.write_string
     for n, item in enumerate(items, 1):
         for col, value in enumerate(_row(item)):
-            if isinstance(value, date):
-                sheet.write_datetime(n, col, value, day)
-            elif value is not None:
-                sheet.write_string(n, col, str(value))
+            if isinstance(value, str):
+                if value:
+                    text(n, col, value)
+            elif isinstance(value, date):
+                # the date's serial number with a date format: what write_datetime stores,
+                # without its per-cell datetime arithmetic
+                sheet.write_number(n, col, (value - EXCEL_EPOCH).days, day)
     sheet.autofilter(0, 0, max(n, 1), len(COLUMNS) - 1)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, text
@@ -55,6 +56,11 @@ class AssetFlag(Base):
     """For unknown flags: the fields whose absence leaves the rule undecided."""
     as_of: Mapped[date]
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Copied from the asset, like category and region_code, so /stats sums quantities and counts
+    # overdue assets from this table alone. Every change of an asset re-evaluates its flags.
+    length_m: Mapped[Decimal | None]
+    capacity_tph: Mapped[Decimal | None]
+    in_service: Mapped[bool] = mapped_column(default=False)
 
 
 class RulePackRecord(Base):

@@ -61,6 +61,9 @@ FLAG_COLUMNS = (
     "missing",
     "as_of",
     "evaluated_at",
+    "length_m",
+    "capacity_tph",
+    "in_service",
 )
 
 
@@ -103,6 +106,9 @@ def flag_row(
         "missing": flag.missing,
         "as_of": as_of,
         "evaluated_at": utcnow(),
+        "length_m": asset.length_m,
+        "capacity_tph": asset.capacity_tph,
+        "in_service": asset.status == "in_service",
     }
 
 

@@ -267,6 +267,24 @@ class TestStats:
         assert rows[("13", "gas_pipe", "mandatory", 2025)]["length_m"] == 100
         assert any(g["rule_id"] == "ELV-ASSESS-15" and g["region"] == "41" for g in body["gaps"])
 
+    def test_stats_follow_asset_changes(self, client: TestClient, ledger: dict[str, Any]) -> None:
+        """Quantities and the in-service state are read from the flags: an asset's change
+        re-evaluates its flags, so the stats move with it."""
+        pipe = ledger["grey_ha"]
+
+        def ha() -> dict[str, Any]:
+            body = client.get("/api/v1/stats", params={"as_of": AS_OF, "region": "41"}).json()
+            (row,) = (
+                r for r in body["rows"] if (r["category"], r["level"]) == ("gas_pipe", "mandatory")
+            )
+            return row  # type: ignore[no-any-return]
+
+        assert (ha()["length_m"], ha()["overdue"]) == (300, 1)
+        assert client.patch(f"/api/v1/assets/{pipe['id']}", json={"length_m": "450.5"}).is_success
+        assert (ha()["length_m"], ha()["overdue"]) == (450.5, 1)
+        assert client.patch(f"/api/v1/assets/{pipe['id']}", json={"status": "renewing"}).is_success
+        assert (ha()["assets"], ha()["length_m"], ha()["overdue"]) == (1, 450.5, 0)
+
     def test_stats_for_one_province_by_city(
         self, client: TestClient, ledger: dict[str, Any]
     ) -> None:
@@ -342,6 +360,28 @@ def test_export_stream_leaves_the_session_usable(db: Any, client: TestClient) ->
         page, _ = queries.due_page(
             session, SYSTEM, f, as_of=_date(2026, 11, 29), sort="due_on", limit=10, cursor=None
         )
-    assert [i["asset_id"] for i in first] == [i["asset_id"] for i in second]
-    assert [i["asset_id"] for i in page] == [i["asset_id"] for i in first]
+    assert first == second
     assert len(first) == 3
+    # the export rows say what the JSON list says, asset by asset
+    assert [
+        (
+            i["asset_code"],
+            i["level"],
+            i["due_on"],
+            i["overdue"],
+            [f["rule_id"] for f in i["flags"]],
+            [f["reason"] for f in i["flags"]],
+        )
+        for i in page
+    ] == [
+        (
+            r.asset_code,
+            r.level,
+            r.due_on,
+            r.overdue,
+            [x[0] for x in r.flags],
+            [x[1] for x in r.flags],
+        )
+        for r in first
+    ]
+    assert all(r.flags[0][2].startswith("GAS-GREY-IRON: ") for r in first)
