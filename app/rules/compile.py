@@ -52,7 +52,7 @@ from app.rules.conditions import (
     Years,
     fields_used,
 )
-from app.rules.evaluate import ACTIVE_STATUSES, MAX_DAY, MAX_YEARS, MIN_DAY
+from app.rules.evaluate import ACTIVE_STATUSES, MAX_DAY, MAX_YEARS, MIN_DAY, SEVERITY
 from app.rules.packs import Pack, Rule
 
 
@@ -122,6 +122,9 @@ def _next_day_sqlite(element: next_day, compiler: Any, **kw: Any) -> str:
 @compiles(next_day)
 def _next_day(element: next_day, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) + 1 AS DATE)"
+
+
+DUE_LEVELS = tuple(SEVERITY)
 
 
 def _day(value: date) -> ColumnElement[date]:
@@ -402,24 +405,42 @@ def rules_select(
     c = src.c
     columns: list[list[ColumnElement[Any]]] = []
     emits: list[ColumnElement[bool]] = []
-    for rule, n in zip(rules, roots, strict=True):
-        holds = and_(n.known, n.start < n.end, n.end > _day(as_of))
+    holds = [and_(n.known, n.start < n.end, n.end > _day(as_of)) for n in roots]
+    dues = [
+        _due(rule, case((n.start == MIN, null()), else_=n.start), as_of, c.surveyed_on)
+        for rule, n in zip(rules, roots, strict=True)
+    ]
+    for k, (rule, n) in enumerate(zip(rules, roots, strict=True)):
         in_scope = case((n.start == MIN, null()), else_=n.start)
+        # earliest_of_level in SQL: no other holding rule of this level is due before this one
+        # (on the same day: has a lower rule id)
+        beaten = [
+            and_(
+                holds[j],
+                dues[j] < dues[k] if other.id > rule.id else dues[j] <= dues[k],
+            )
+            for j, other in enumerate(rules)
+            if j != k and other.level == rule.level
+        ]
+        earliest = (
+            and_(n.known, *(not_(b) for b in beaten)) if rule.level in DUE_LEVELS else false()
+        )
         columns.append(
             [
                 literal(rule.id, String()),
                 case((n.known, _text(rule.level)), else_=_text("unknown")),
                 case((n.known, in_scope), else_=null()),
-                case((n.known, _due(rule, in_scope, as_of, c.surveyed_on)), else_=null()),
+                case((n.known, dues[k]), else_=null()),
                 case(
                     (n.known, _text(rule.title)),
                     else_=_text(f"资料不全，无法判定：{rule.title}"),
                 ),
                 _facts(rule, dialect, lambda f: c[f]),
                 _missing_json(n, dialect),
+                case((earliest, true()), else_=false()),
             ]
         )
-        emits.append(or_(holds, not_(n.known)))
+        emits.append(or_(holds[k], not_(n.known)))
     common = [
         c.id,
         c.category,
@@ -438,10 +459,10 @@ def rules_select(
         return select(*common, *columns[0], *tail).where(emits[0])
     ids = [literal_column(str(i), Integer()) for i in range(len(rules))]
     picks = union_all(*(select(i.label("k")) for i in ids)).subquery("rule_pick")
-    k = picks.c.k
+    chosen = picks.c.k
 
     def pick(values: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-        return case(*((k == i, v) for i, v in zip(ids, values, strict=True)))
+        return case(*((chosen == i, v) for i, v in zip(ids, values, strict=True)))
 
     per_rule = [pick([row[j] for row in columns]) for j in range(len(columns[0]))]
     # Each asset row meets every rule index once. LEFT JOIN (to a table that always has rows)

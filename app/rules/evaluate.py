@@ -71,6 +71,19 @@ class Flag:
     missing: list[str] | None
 
 
+def earliest_of_level(flags: list[Flag]) -> set[str]:
+    """Rule ids of the flags that stand for the asset in /stats: for each of mandatory, assess
+    and encouraged, the flag due first (ties: the lower rule id). The SQL evaluator marks the
+    same flags (compile.rules_select)."""
+    best: dict[str, Flag] = {}
+    for f in flags:
+        if f.level in SEVERITY and f.due_on is not None:
+            held = best.get(f.level)
+            if held is None or (f.due_on, f.rule.id) < (held.due_on or f.due_on, held.rule.id):
+                best[f.level] = f
+    return {f.rule.id for f in best.values()}
+
+
 def add_years(day: date, years: int) -> date:
     """The same calendar day `years` later; 29 February becomes 28 February in common years."""
     year = day.year + years

@@ -28,6 +28,15 @@ class AssetFlag(Base):
         Index("ix_asset_flags_category_due_on_asset_id", "category", "due_on", "asset_id"),
         Index("ix_asset_flags_asset_id", "asset_id"),
         Index("ix_asset_flags_rule_id_due_on_asset_id", "rule_id", "due_on", "asset_id"),
+        # /stats data gaps: the undecidable flags of a region, by category and rule
+        Index(
+            "ix_asset_flags_unknown_region_code",
+            "region_code",
+            "category",
+            "rule_id",
+            postgresql_where=text("level = 'unknown'"),
+            sqlite_where=text("level = 'unknown'"),
+        ),
         Index(
             "ix_asset_flags_encouraged_due_on",
             "due_on",
@@ -58,6 +67,9 @@ class AssetFlag(Base):
     evaluated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Copied from the asset, like category and region_code, so /stats sums quantities and counts
     # overdue assets from this table alone. Every change of an asset re-evaluates its flags.
+    earliest: Mapped[bool] = mapped_column(default=False)
+    """The asset's first-due flag of its level (mandatory, assess, encouraged): /stats counts
+    each asset once per level by these rows."""
     length_m: Mapped[Decimal | None]
     capacity_tph: Mapped[Decimal | None]
     in_service: Mapped[bool] = mapped_column(default=False)

@@ -400,38 +400,24 @@ def stats(
         conds.append(region_prefix_clause(AssetFlag.region_code, region))
     if category:
         conds.append(AssetFlag.category == category)
-    # one row per asset and level (its earliest due flag decides the year), from asset_flags
-    # alone: the quantities and the in-service state are copied into every flag of an asset
-    per_asset = (
-        select(
-            AssetFlag.level,
-            region_key.label("region"),
-            AssetFlag.category,
-            func.min(AssetFlag.due_on).label("due_on"),
-            func.max(AssetFlag.length_m).label("length_m"),
-            func.max(AssetFlag.capacity_tph).label("capacity_tph"),
-            func.max(case((AssetFlag.in_service, 1), else_=0)).label("in_service"),
-        )
-        .where(*conds, AssetFlag.level.in_(DUE_LEVELS))
-        .group_by(AssetFlag.asset_id, AssetFlag.level, region_key, AssetFlag.category)
-        .subquery()
-    )
-    a = per_asset.c
-    year = func.substr(func.cast(a.due_on, String()), 1, 4)
-    overdue = and_(a.due_on < as_of, a.in_service == 1)
+    # one row per asset and level: its earliest-due flag of that level (marked at evaluation),
+    # which carries the asset's quantities and in-service state
+    year = func.substr(func.cast(AssetFlag.due_on, String()), 1, 4)
+    overdue = and_(AssetFlag.due_on < as_of, AssetFlag.in_service)
     rows = session.execute(
         select(
-            a.region,
-            a.category,
-            a.level,
+            region_key.label("region"),
+            AssetFlag.category,
+            AssetFlag.level,
             year.label("year"),
             func.count().label("assets"),
-            func.sum(func.coalesce(a.length_m, 0)).label("length_m"),
-            func.sum(func.coalesce(a.capacity_tph, 0)).label("capacity_tph"),
+            func.sum(func.coalesce(AssetFlag.length_m, 0)).label("length_m"),
+            func.sum(func.coalesce(AssetFlag.capacity_tph, 0)).label("capacity_tph"),
             func.sum(case((overdue, 1), else_=0)).label("overdue"),
         )
-        .group_by(a.region, a.category, a.level, year)
-        .order_by(a.region, a.category, a.level, year)
+        .where(*conds, AssetFlag.earliest, AssetFlag.level.in_(DUE_LEVELS))
+        .group_by(region_key, AssetFlag.category, AssetFlag.level, year)
+        .order_by(region_key, AssetFlag.category, AssetFlag.level, year)
     ).all()
     gaps = session.execute(
         select(

@@ -40,7 +40,7 @@ from app.audit.recorder import open_change_set, record_change
 from app.db import utcnow
 from app.kit.dates import today
 from app.rules.compile import rules_select
-from app.rules.evaluate import Flag, evaluate_asset
+from app.rules.evaluate import Flag, earliest_of_level, evaluate_asset
 from app.rules.models import AssetFlag, RulePackRecord
 from app.rules.packs import Pack, Registry, Rule, get_registry
 
@@ -59,6 +59,7 @@ FLAG_COLUMNS = (
     "reason",
     "facts",
     "missing",
+    "earliest",
     "as_of",
     "evaluated_at",
     "length_m",
@@ -89,7 +90,7 @@ def facts_of(asset: Asset) -> dict[str, Any]:
 
 
 def flag_row(
-    asset: Asset, pack_id: str, pack_version: str, flag: Flag, as_of: date
+    asset: Asset, pack_id: str, pack_version: str, flag: Flag, as_of: date, earliest: bool
 ) -> dict[str, Any]:
     return {
         "asset_id": asset.id,
@@ -104,6 +105,7 @@ def flag_row(
         "reason": flag.reason,
         "facts": flag.facts,
         "missing": flag.missing,
+        "earliest": earliest,
         "as_of": as_of,
         "evaluated_at": utcnow(),
         "length_m": asset.length_m,
@@ -127,7 +129,10 @@ def refresh_asset_flags(
     for asset in assets:
         pack = registry.pack_for_region(asset.region_code)
         flags = evaluate_asset(pack, asset.category, facts_of(asset), as_of)
-        rows += [flag_row(asset, pack.id, pack.version, f, as_of) for f in flags]
+        first = earliest_of_level(flags)
+        rows += [
+            flag_row(asset, pack.id, pack.version, f, as_of, f.rule.id in first) for f in flags
+        ]
     if rows:
         session.execute(insert(AssetFlag), rows)
     session.flush()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
 from app.assets.spec import CATEGORIES, choices_for, fields_for
-from app.rules.evaluate import asset_status, evaluate_asset, json_value
+from app.rules.evaluate import asset_status, earliest_of_level, evaluate_asset, json_value
 from app.rules.models import AssetFlag
 from app.rules.packs import get_registry
 from app.rules.service import evaluate_ledger, facts_of
@@ -98,7 +98,9 @@ def _python_flags(session: Session) -> set[tuple[Any, ...]]:
     registry = get_registry()
     for asset in session.scalars(select(Asset)):
         pack = registry.pack_for_region(asset.region_code)
-        for f in evaluate_asset(pack, asset.category, facts_of(asset), AS_OF):
+        flags = evaluate_asset(pack, asset.category, facts_of(asset), AS_OF)
+        first = earliest_of_level(flags)
+        for f in flags:
             facts = tuple(sorted((k, _normal(json_value(v))) for k, v in f.facts.items()))
             out.add(
                 (
@@ -111,6 +113,7 @@ def _python_flags(session: Session) -> set[tuple[Any, ...]]:
                     f.reason,
                     facts,
                     tuple(f.missing or ()),
+                    f.rule.id in first,
                 )
             )
     return out
@@ -134,6 +137,7 @@ def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
                 f.reason,
                 facts,
                 tuple(sorted(set(f.missing or ()))),
+                f.earliest,
             )
         )
     return out
