@@ -30,6 +30,9 @@ class ImportSettings(BaseModel):
     """Zip-bomb guard: total uncompressed size of the workbook's parts."""
     inline_worker: bool = True
     """Run import jobs in a thread of the server process."""
+    dry_run_keep_days: int = Field(default=7, ge=1)
+    """A dry run not committed within this many days expires: its stored workbook is deleted
+    and the batch is marked failed (upload the file again to import it)."""
 
 
 class HttpSettings(BaseModel):

@@ -85,11 +85,14 @@ def _worker(args: argparse.Namespace) -> int:
     engine = make_engine(get_settings().database_url)
     factory = make_sessionmaker(engine)
     try:
+        keep_days = get_settings().imports.dry_run_keep_days
         if args.once:
             worker.recover(factory)
             print(f"ran {worker.run_pending(factory)} import batches")
+            expired = worker.purge_stale(factory, keep_days)
+            print(f"expired {len(expired)} dry runs not committed within {keep_days} days")
             return 0
-        runner = worker.Worker(factory)
+        runner = worker.Worker(factory, keep_days)
         runner.start()
         print("import worker running; Ctrl-C stops it", file=sys.stderr)
         try:

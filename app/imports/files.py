@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,3 +56,29 @@ def keep(tmp: Path, batch_id: int) -> Path:
 def remove(batch_id: int) -> None:
     """Delete a batch's stored workbook (after commit or failure)."""
     shutil.rmtree(STORAGE / str(batch_id), ignore_errors=True)
+
+
+def leftovers(live: set[int], older_than: timedelta) -> list[Path]:
+    """Stored files no batch will read again: folders of batches that are not queued, running
+    or a dry run awaiting commit, and partial uploads of interrupted requests, once older than
+    `older_than` (a batch being created has its folder before its row is committed)."""
+    if not STORAGE.exists():
+        return []
+    cutoff = time.time() - older_than.total_seconds()
+    out = []
+    for path in STORAGE.iterdir():
+        if path.stat().st_mtime > cutoff:
+            continue
+        finished = path.is_dir() and path.name.isdigit() and int(path.name) not in live
+        partial = path.is_file() and path.name.startswith("upload-") and path.suffix == ".part"
+        if finished or partial:
+            out.append(path)
+    return out
+
+
+def delete(path: Path) -> None:
+    """Delete a stored folder or file."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)

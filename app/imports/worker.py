@@ -176,6 +176,44 @@ def _alive(worker: str | None) -> bool:
     return True
 
 
+LIVE_STATUSES = ("queued", "running", "validated")
+LEFTOVER_AGE = timedelta(hours=1)
+PURGE_EVERY = timedelta(hours=1)
+
+
+def purge_stale(factory: sessionmaker[Session], keep_days: int) -> list[int]:
+    """Expire dry runs nobody committed within `keep_days` (their workbook is deleted, the batch
+    is marked failed with the reason, a later commit is a 409), and delete stored files that no
+    batch will read again. Returns the expired batch ids."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    with factory() as s, s.begin():
+        expired = list(
+            s.scalars(
+                select(ImportBatch.id).where(
+                    ImportBatch.status == "validated", ImportBatch.finished_at < cutoff
+                )
+            )
+        )
+        if expired:
+            s.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id.in_(expired))
+                .values(
+                    status="failed",
+                    error=f"dry run expired: not committed within {keep_days} days; "
+                    "upload the workbook again to import it",
+                )
+            )
+        live = set(s.scalars(select(ImportBatch.id).where(ImportBatch.status.in_(LIVE_STATUSES))))
+    for batch_id in expired:
+        files.remove(batch_id)
+    for path in files.leftovers(live, LEFTOVER_AGE):
+        files.delete(path)
+    if expired:
+        log.info("expired %d uncommitted dry runs: %s", len(expired), expired)
+    return expired
+
+
 def run_pending(factory: sessionmaker[Session]) -> int:
     """Run queued batches until none is left (tests, `python -m app worker --once`)."""
     ran = 0
@@ -188,8 +226,10 @@ def run_pending(factory: sessionmaker[Session]) -> int:
 class Worker:
     """A background thread that runs queued batches; `wake()` after enqueuing one."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], keep_days: int = 7) -> None:
         self.factory = factory
+        self.keep_days = keep_days
+        self._purged_at = utcnow() - PURGE_EVERY
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="import-worker", daemon=True)
@@ -213,6 +253,9 @@ class Worker:
             try:
                 recover(self.factory)
                 run_pending(self.factory)
+                if utcnow() - self._purged_at >= PURGE_EVERY:
+                    self._purged_at = utcnow()
+                    purge_stale(self.factory, self.keep_days)
             except Exception:
                 log.exception("import worker loop error")
             self._wake.wait(POLL_SECONDS)
@@ -223,7 +266,7 @@ def start_import_worker(factory: sessionmaker[Session], settings: Settings) -> W
     """Start the inline worker thread when the settings ask for one."""
     if not settings.imports.inline_worker:
         return None
-    worker = Worker(factory)
+    worker = Worker(factory, settings.imports.dry_run_keep_days)
     worker.start()
     return worker
 

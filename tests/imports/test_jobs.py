@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
 from app.cli import main as cli_main
 from app.db import utcnow
-from app.imports import worker
+from app.imports import files, worker
 from app.imports.models import ImportBatch, ImportRow
 from app.rules import service as rules_service
 from tests.factories import create
-from tests.imports.conftest import run, sheet, xlsx_bytes
+from tests.imports.conftest import API, run, sheet, wait, xlsx_bytes
 
 
 def ledger(db: sessionmaker[Session]) -> list[tuple[str, Any, Any]]:
@@ -129,3 +130,42 @@ def test_cli_import_with_dry_run_and_commit(
     bad = tmp_path / "bad.xlsx"
     bad.write_bytes(b"not a workbook")
     assert cli_main(["import", str(bad)]) == 2
+
+
+def test_uncommitted_dry_runs_expire_and_leftover_files_go(
+    client: TestClient, db: sessionmaker[Session], storage: Path
+) -> None:
+    """A dry run nobody commits keeps its workbook for dry_run_keep_days, then expires: the file
+    is deleted, the batch is failed with the reason, a commit is a 409. Partial uploads and
+    folders of finished batches are deleted once an hour old; younger ones are left alone."""
+    wb = sheet([["设备编号", "行政区划代码"], ["E-1", "410102"]], title="电梯")
+    old = run(client, db, wb)
+    fresh = run(client, db, sheet([["设备编号", "行政区划代码"], ["E-2", "410102"]], title="电梯"))
+    assert (old["status"], fresh["status"]) == ("validated", "validated")
+    with db() as s, s.begin():
+        s.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == old["id"])
+            .values(finished_at=utcnow() - timedelta(days=8))
+        )
+    hour_ago = time.time() - 2 * 3600
+    stale_part = storage / "upload-0123.part"
+    stale_part.write_bytes(b"x")
+    os.utime(stale_part, (hour_ago, hour_ago))
+    new_part = storage / "upload-4567.part"
+    new_part.write_bytes(b"x")
+    orphan = storage / "999999"
+    orphan.mkdir()
+    os.utime(orphan, (hour_ago, hour_ago))
+
+    assert worker.purge_stale(db, keep_days=7) == [old["id"]]
+
+    expired = client.get(f"{API}/{old['id']}").json()
+    assert expired["status"] == "failed" and "expired" in expired["error"]
+    assert not files.path_of(old["id"]).exists()
+    assert client.post(f"{API}/{old['id']}/commit").status_code == 409
+    assert files.path_of(fresh["id"]).exists()
+    assert (stale_part.exists(), new_part.exists(), orphan.exists()) == (False, True, False)
+    # the fresh dry run still commits
+    assert client.post(f"{API}/{fresh['id']}/commit").status_code == 202
+    assert wait(client, db, fresh["id"])["status"] == "committed"
