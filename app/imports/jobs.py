@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal
 from app.assets.models import Asset
-from app.audit.recorder import open_change_set, record_change
+from app.audit.recorder import open_change_set, record_bulk_changes, record_change
 from app.db import utcnow
 from app.errors import TooLarge
 from app.imports.guard import ScopeGuard
@@ -85,7 +85,7 @@ def run_job(
     out.rejected = len(rejects)
     refused = batch.mode == "all_or_nothing" and out.rejected > 0
     if not batch.dry_run and not refused:
-        _apply(session, stage, batch.id, out)
+        _apply(session, stage, batch.id, principal, out)
         _record(session, principal, batch.id, out)
     t = time.perf_counter()
     _store_rows(session, batch.id, rejects, previews, stage)
@@ -205,10 +205,18 @@ ANALYZE_AFTER = 50_000
 """Rows created or updated by one import above which the ledger's statistics are refreshed."""
 
 
-def _apply(session: Session, stage: Stage, batch_id: int, out: Outcome) -> None:
+def _apply(
+    session: Session, stage: Stage, batch_id: int, principal: Principal, out: Outcome
+) -> None:
     t = time.perf_counter()
     now, today = utcnow(), kit_today()
+    # one change set for the commit: an entry per updated asset (its history shows what the
+    # import changed) and the commit's summary (_record). Created assets are not logged one by
+    # one (a first survey of a million rows); their batch is on each of them (last_batch_id).
+    change_set = open_change_set(session, principal, kind="import", batch_id=batch_id)
     for group in stage.groups.values():
+        if group.counts[1]:
+            record_bulk_changes(session, change_set, stage.updates(group))
         stage.apply(group, batch_id, now, today, group.counts[:2])
     if out.created + out.updated >= ANALYZE_AFTER and session.get_bind().dialect.name != "sqlite":
         # planner statistics for the grown ledger, before the flag evaluation reads it
@@ -223,8 +231,7 @@ def _apply(session: Session, stage: Stage, batch_id: int, out: Outcome) -> None:
 
 
 def _record(session: Session, principal: Principal, batch_id: int, out: Outcome) -> None:
-    """One change-log entry for the commit (per-asset entries would double a 1M-row import)."""
-    open_change_set(session, principal, kind="import", batch_id=batch_id)
+    """The commit's summary entry, in the change set _apply opened."""
     counts = {k: getattr(out, k) for k in ("created", "updated", "unchanged", "rejected")}
     record_change(
         session,

@@ -10,6 +10,7 @@ last_batch_id stay as they were. Blank `status` and `surveyed_on` keep the ledge
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -39,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.assets.models import Asset
 from app.assets.spec import ALL_FIELDS
+from app.audit.recorder import ChangeRow
 
 CHUNK = 20_000
 PG_TYPES = {
@@ -212,6 +214,35 @@ class Stage:
         return out
 
     # --- apply ------------------------------------------------------------------------------
+
+    def updates(self, group: Group) -> Iterator[ChangeRow]:
+        """The change-log entries of the rows the UPDATE of `apply` will change: each asset's
+        values of the group's columns before and after (the log keeps the changed fields)."""
+        s = self.table.c
+        cur = ASSETS
+        fields = [f for f in group.fields if f not in KEYS]
+        stmt = select(
+            cur.c.id,
+            cur.c.category,
+            *(cur.c[f].label(f"old_{f}") for f in fields),
+            *(s[f].label(f"new_{f}") for f in fields),
+        ).where(self._match(cur), s.grp == group.id, self._distinct(group, cur))
+        for row in self.conn.execute(stmt.execution_options(yield_per=CHUNK)):
+            m = row._mapping
+            before = {f: m[f"old_{f}"] for f in fields}
+            after = {
+                f: before[f] if f in KEEP_IF_BLANK and m[f"new_{f}"] is None else m[f"new_{f}"]
+                for f in fields
+            }
+            yield {
+                "action": "update",
+                "object_type": "asset",
+                "object_id": row.id,
+                "region_code": after.get("region_code") or before.get("region_code") or "",
+                "category": row.category,
+                "before": before,
+                "after": after,
+            }
 
     def apply(
         self, group: Group, batch_id: int, now: datetime, today: date, counts: tuple[int, int]

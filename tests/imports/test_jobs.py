@@ -169,3 +169,34 @@ def test_uncommitted_dry_runs_expire_and_leftover_files_go(
     # the fresh dry run still commits
     assert client.post(f"{API}/{fresh['id']}/commit").status_code == 202
     assert wait(client, db, fresh["id"])["status"] == "committed"
+
+
+def test_imported_updates_appear_in_the_assets_history(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """An import that changes an asset records the changed fields in its history, in the
+    commit's change set (kind import, the batch, the uploader); unchanged rows record nothing."""
+    lift = create(client, "elevator", name="1号楼电梯", floors=18)
+    rows = [
+        ["设备编号", "行政区划代码", "设备名称", "层站数"],
+        [lift["asset_code"], "410102", "1号楼1单元电梯", 18],
+        ["E-NEW", "410102", "新电梯", 6],
+    ]
+    body = run(client, db, sheet(rows, title="电梯"), dry_run=False)
+    assert (body["counts"]["created"], body["counts"]["updated"]) == (1, 1)
+    history = client.get(f"/api/v1/assets/{lift['id']}/history").json()["items"]
+    latest = history[0]
+    assert (latest["action"], latest["kind"], latest["batch_id"]) == (
+        "update",
+        "import",
+        body["id"],
+    )
+    assert latest["before"] == {"name": "1号楼电梯"}
+    assert latest["after"] == {"name": "1号楼1单元电梯"}
+    me = client.get("/api/v1/me").json()
+    assert latest["actor_id"] == me["account_id"]
+    commits = client.get("/api/v1/changes", params={"object_type": "import_batch"}).json()
+    assert commits["items"][0]["object_id"] == str(body["id"])
+    again = run(client, db, sheet(rows, title="电梯"), dry_run=False)
+    assert again["counts"]["unchanged"] == 2
+    assert len(client.get(f"/api/v1/assets/{lift['id']}/history").json()["items"]) == len(history)
