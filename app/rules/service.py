@@ -164,8 +164,9 @@ def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
 
     Maintaining six indexes and a foreign-key check per inserted row cost more than the rules
     themselves (bench/RESULTS-rules.md). The DDL is transactional on both databases: a failed
-    evaluation rolls back to the previous flags with their indexes. Readers of the due list wait
-    for the commit (the table is locked exclusively while it is rebuilt).
+    evaluation rolls back to the previous flags with their indexes. Readers of the due list, and
+    on PostgreSQL writers of assets, wait for the commit (asset_flags is locked exclusively while
+    it is rebuilt).
 
     SQLite: DELETE without WHERE visits every row when foreign keys are on (no truncate
     optimisation for a child table), so the table is dropped and created again instead."""
@@ -177,6 +178,10 @@ def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
         session.execute(DropTable(table))
         session.execute(CreateTable(table))
         return
+    # Dropping and re-adding the foreign key lock assets (SHARE ROW EXCLUSIVE): take that lock
+    # first, before asset_flags, so an asset edit in flight (holding assets, about to rewrite
+    # its flags) finishes before the rebuild starts instead of deadlocking with it.
+    session.execute(text("LOCK TABLE assets IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(text("TRUNCATE asset_flags"))
     session.execute(DropConstraint(_flag_fk()))
     for index in table.indexes:

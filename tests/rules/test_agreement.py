@@ -301,3 +301,57 @@ def test_absurd_design_life_counts_as_never(db: sessionmaker[Session]) -> None:
         assert _sql_flags(session) == _python_flags(session)
         rules = set(session.scalars(select(AssetFlag.rule_id)))
         assert "PUMP-LIFE" not in rules
+
+
+def test_asset_edit_during_a_rebuild_waits_instead_of_deadlocking(
+    db: sessionmaker[Session],
+) -> None:
+    """PostgreSQL: the whole-ledger path re-adds the flags' foreign key at the end, which needs a
+    lock on assets. An asset edit that started meanwhile (it holds assets and wants asset_flags)
+    must wait for the rebuild, not deadlock with it."""
+    import threading
+
+    from sqlalchemy import text, update
+
+    from app.rules import service
+
+    with db() as session, session.begin():
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time")
+        session.execute(
+            insert(Asset),
+            [
+                {
+                    "asset_code": "A",
+                    "category": "gas_pipe",
+                    "region_code": "410102",
+                    "material": "grey_cast_iron",
+                }
+            ],
+        )
+    errors: list[BaseException] = []
+
+    def edit() -> None:
+        try:
+            with db() as s, s.begin():
+                s.execute(text("SET LOCAL lock_timeout = '30s'"))
+                s.execute(update(Asset).where(Asset.asset_code == "A").values(name="改"))
+                asset = s.scalars(select(Asset).where(Asset.asset_code == "A")).one()
+                service.refresh_asset_flags(s, [asset], as_of=AS_OF)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    with db() as rebuild:
+        rebuild.begin()
+        service._empty_flags_for_rebuild(rebuild, "postgresql")
+        editor = threading.Thread(target=edit)
+        editor.start()
+        editor.join(1.5)
+        assert editor.is_alive()  # waiting for the rebuild's locks
+        service._finish_rebuild(rebuild, "postgresql")
+        rebuild.commit()
+    editor.join(30)
+    assert not editor.is_alive() and errors == []
+    with db() as session:
+        assert session.scalar(select(Asset.name).where(Asset.asset_code == "A")) == "改"
+        assert session.scalars(select(AssetFlag.rule_id)).all() == ["GAS-GREY-IRON"]
