@@ -1,4 +1,5 @@
-"""SQL evaluator: the same condition algebra as evaluate.py, translated to one SELECT per rule.
+"""SQL evaluator: the same condition algebra as evaluate.py, translated to one SELECT per pack and
+category (`rules_select`), whose condition trees are computed level by level (`layered`).
 
 Every node becomes (known, start, end, missing) SQL expressions: `known` is false when the result
 depends on a missing fact, [start, end) is the span of dates on which the condition holds, and
@@ -122,9 +123,6 @@ def _next_day_sqlite(element: next_day, compiler: Any, **kw: Any) -> str:
 @compiles(next_day)
 def _next_day(element: next_day, compiler: Any, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) + 1 AS DATE)"
-
-
-DUE_LEVELS = tuple(SEVERITY)
 
 
 def _day(value: date) -> ColumnElement[date]:
@@ -278,12 +276,6 @@ def _node_sql(node: Node, kids: list[SqlNode], col: Col) -> SqlNode:
     return SqlNode(inner.known, case((inner.start < inner.end, MAX), else_=MIN), MAX, inner.missing)
 
 
-def compile_node(node: Node, col: Col = _asset_col) -> SqlNode:
-    """Translate a condition into SQL expressions over the assets table, as one expression
-    tree (children repeated where a parent reads them more than once)."""
-    return _node_sql(node, [compile_node(i, col) for i in _children(node)], col)
-
-
 def _layer_col(layer: Subquery) -> Col:
     return lambda name: layer.c[name]
 
@@ -422,9 +414,7 @@ def rules_select(
             for j, other in enumerate(rules)
             if j != k and other.level == rule.level
         ]
-        earliest = (
-            and_(n.known, *(not_(b) for b in beaten)) if rule.level in DUE_LEVELS else false()
-        )
+        earliest = and_(n.known, *(not_(b) for b in beaten)) if rule.level in SEVERITY else false()
         columns.append(
             [
                 literal(rule.id, String()),

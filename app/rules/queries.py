@@ -226,20 +226,12 @@ def due_page(
     return items, next_cursor
 
 
-@dataclass(frozen=True)
-class _Rep:
-    """The representative flag of an asset: what places it in the list."""
-
-    asset_id: int
-    due_on: date | None
-
-
 def _items(
     session: Session,
     principal: Principal,
     f: DueFilters,
     as_of: date,
-    reps: Sequence[AssetFlag | _Rep],
+    reps: Sequence[AssetFlag],
 ) -> list[dict[str, Any]]:
     ids = [r.asset_id for r in reps]
     if not ids:
@@ -256,9 +248,7 @@ def _items(
     return [_item(assets[r.asset_id], r, flags[r.asset_id], as_of) for r in reps]
 
 
-def _item(
-    asset: Asset, rep: AssetFlag | _Rep, flags: list[AssetFlag], as_of: date
-) -> dict[str, Any]:
+def _item(asset: Asset, rep: AssetFlag, flags: list[AssetFlag], as_of: date) -> dict[str, Any]:
     views = [flag_view(fl, as_of, asset.status) for fl in flags]
     level = max((v["level"] for v in views), key=lambda lv: SEVERITY.get(lv, 0))
     return {

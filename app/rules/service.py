@@ -162,7 +162,7 @@ def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
     PostgreSQL, the foreign key) off, so that a million flag rows are appended to a bare heap
     and the indexes are built once afterwards (_finish_rebuild), in the same transaction.
 
-    Maintaining six indexes and a foreign-key check per inserted row cost more than the rules
+    Maintaining seven indexes and a foreign-key check per inserted row cost more than the rules
     themselves (bench/RESULTS-rules.md). The DDL is transactional on both databases: a failed
     evaluation rolls back to the previous flags with their indexes. Readers of the due list, and
     on PostgreSQL writers of assets, wait for the commit (asset_flags is locked exclusively while
