@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
+from app.audit.models import Change, ChangeSet
 from app.cli import main as cli_main
 from app.db import utcnow
 from app.imports import files, worker
@@ -200,3 +201,27 @@ def test_imported_updates_appear_in_the_assets_history(
     again = run(client, db, sheet(rows, title="电梯"), dry_run=False)
     assert again["counts"]["unchanged"] == 2
     assert len(client.get(f"/api/v1/assets/{lift['id']}/history").json()["items"]) == len(history)
+
+
+def test_every_updated_asset_of_a_large_import_is_logged(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """More updated rows than one fetch and one write chunk: the change entries are read and
+    written in chunks on the import's own connection, one per changed asset."""
+    n = 12_000
+    header = ["设备编号", "行政区划代码", "设备名称"]
+    first = [header] + [[f"E-{i:05d}", "410102", "旧名"] for i in range(n)]
+    run(client, db, sheet(first, title="电梯"), dry_run=False)
+    second = [header] + [[f"E-{i:05d}", "410102", "新名" if i % 2 else "旧名"] for i in range(n)]
+    body = run(client, db, sheet(second, title="电梯"), dry_run=False)
+    assert (body["counts"]["updated"], body["counts"]["unchanged"]) == (n // 2, n // 2)
+    with db() as s:
+        entries = s.scalars(
+            select(Change)
+            .join(ChangeSet, ChangeSet.id == Change.change_set_id)
+            .where(ChangeSet.batch_id == body["id"], Change.object_type == "asset")
+        ).all()
+    assert len(entries) == n // 2
+    assert {(e.action, str(e.before), str(e.after)) for e in entries} == {
+        ("update", str({"name": "旧名"}), str({"name": "新名"}))
+    }
