@@ -171,26 +171,22 @@ def test_sql_and_python_evaluators_agree(
         session.execute(delete(Asset))
 
 
+def _grey_pipe(code: str, **extra: Any) -> dict[str, Any]:
+    """A grey cast-iron gas pipe in Zhengzhou: one mandatory flag (GAS-GREY-IRON)."""
+    return {
+        "asset_code": code,
+        "category": "gas_pipe",
+        "region_code": "410102",
+        "material": "grey_cast_iron",
+        **extra,
+    }
+
+
 def test_evaluation_of_a_subset_leaves_others(db: sessionmaker[Session]) -> None:
     with db() as session, session.begin():
         session.execute(
             insert(Asset),
-            [
-                {
-                    "asset_code": "A",
-                    "category": "gas_pipe",
-                    "region_code": "410102",
-                    "material": "grey_cast_iron",
-                    "last_batch_id": 1,
-                },
-                {
-                    "asset_code": "B",
-                    "category": "gas_pipe",
-                    "region_code": "410102",
-                    "material": "grey_cast_iron",
-                    "last_batch_id": 2,
-                },
-            ],
+            [_grey_pipe("A", last_batch_id=1), _grey_pipe("B", last_batch_id=2)],
         )
         evaluate_ledger(session, as_of=AS_OF)
         before = session.scalars(
@@ -217,13 +213,7 @@ def test_large_share_of_a_large_ledger_is_rebuilt_whole(
         session.execute(
             insert(Asset),
             [
-                {
-                    "asset_code": code,
-                    "category": "gas_pipe",
-                    "region_code": "410102",
-                    "material": "grey_cast_iron",
-                    "last_batch_id": batch,
-                }
+                _grey_pipe(code, last_batch_id=batch)
                 for code, batch in [("A", 1), ("B", 1), ("C", 2), ("D", 2), ("E", 2)]
             ],
         )
@@ -246,14 +236,7 @@ def test_whole_ledger_rebuild_restores_indexes_and_foreign_key(
     with db() as session, session.begin():
         session.execute(
             insert(Asset),
-            [
-                {
-                    "asset_code": "A",
-                    "category": "gas_pipe",
-                    "region_code": "410102",
-                    "material": "grey_cast_iron",
-                }
-            ],
+            [_grey_pipe("A")],
         )
     with db() as session, session.begin():
         evaluate_ledger(session, as_of=AS_OF)
@@ -320,14 +303,7 @@ def test_asset_edit_during_a_rebuild_waits_instead_of_deadlocking(
             pytest.skip("SQLite has one writer at a time")
         session.execute(
             insert(Asset),
-            [
-                {
-                    "asset_code": "A",
-                    "category": "gas_pipe",
-                    "region_code": "410102",
-                    "material": "grey_cast_iron",
-                }
-            ],
+            [_grey_pipe("A")],
         )
     errors: list[BaseException] = []
 
