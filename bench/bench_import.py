@@ -6,7 +6,9 @@ and evaluate flags on the database named by BENCH_DATABASE_URL (default: a scrat
         .venv/bin/python bench/bench_import.py --rows 1000000 --runs 3
     .venv/bin/python bench/bench_import.py --rows 200000 --readers              # reader comparison
 
-Each run is a fresh process stage; the script prints rows/s per stage and peak RSS.
+Each run imports the file, re-imports it unchanged, then imports a copy with every 10th row edited
+(updates with their change-log entries), each in a fresh process; it prints rows/s per stage and
+peak RSS.
 """
 
 from __future__ import annotations
@@ -50,8 +52,9 @@ STATIONS = ["城东充装站", "城西充装站", "南郊充装站", "北站充�
 STREETS = ["建设路", "人民路", "解放路", "中山路", "文化路", "花园路", "经三路", "农业路"]
 
 
-def generate(rows: int, path: Path, seed: int = 7) -> None:
-    """A realistic single-sheet LPG-cylinder survey: title row, Chinese headers, mixed values."""
+def generate(rows: int, path: Path, seed: int = 7, edit_every: int = 0) -> None:
+    """A realistic single-sheet LPG-cylinder survey: title row, Chinese headers, mixed values.
+    With `edit_every`, every n-th row's 使用单位 differs (a resubmitted, corrected survey)."""
     import xlsxwriter
 
     rng = random.Random(seed)
@@ -68,7 +71,8 @@ def generate(rows: int, path: Path, seed: int = 7) -> None:
         ws.write_string(i + 2, 1, rng.choice(DISTRICTS))
         ws.write_string(i + 2, 2, f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号")
         ws.write_string(i + 2, 3, "某燃气有限公司")
-        ws.write_string(i + 2, 4, f"用户{rng.randrange(1, 5000)}")
+        user = f"用户{rng.randrange(1, 5000)}"
+        ws.write_string(i + 2, 4, f"{user}（更正）" if edit_every and i % edit_every == 0 else user)
         ws.write_datetime(i + 2, 5, made, datefmt)
         ws.write_string(i + 2, 6, rng.choice(["GB 5842-2006", "GB 5842-1996", "GB/T 5842-2022"]))
         ws.write_number(i + 2, 7, rng.choice([8, 8, 8, 15]))
@@ -195,13 +199,17 @@ def main() -> int:
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).unlink(missing_ok=True)
     prepare_db(url)
-    results: dict[str, list[dict[str, float]]] = {"first import": [], "re-import (unchanged)": []}
+    edited = OUT / f"lpg_{args.rows}_edited.xlsx"
+    if not edited.exists():
+        generate(args.rows, edited, edit_every=10)
+    files = {"first import": path, "re-import (unchanged)": path, "every 10th row edited": edited}
+    results: dict[str, list[dict[str, float]]] = {label: [] for label in files}
     for run in range(args.runs):
         reset(url)
-        for label in results:
+        for label, file in files.items():
             print(f"run {run + 1}: {label}, {args.rows:,} rows, {url.split(':')[0]}", flush=True)
             done = subprocess.run(
-                [sys.executable, __file__, "--stage", "import", "--file", str(path)]
+                [sys.executable, __file__, "--stage", "import", "--file", str(file)]
                 + (["--no-flags"] if args.no_flags else []),
                 check=True,
                 env={**os.environ, "BENCH_DATABASE_URL": url},

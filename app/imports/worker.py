@@ -187,23 +187,20 @@ def purge_stale(factory: sessionmaker[Session], keep_days: int) -> list[int]:
     batch will read again. Returns the expired batch ids."""
     cutoff = utcnow() - timedelta(days=keep_days)
     with factory() as s, s.begin():
-        expired = list(
+        # one conditional UPDATE: a dry run whose commit was requested meanwhile is no longer
+        # `validated` and is left alone
+        expired = sorted(
             s.scalars(
-                select(ImportBatch.id).where(
-                    ImportBatch.status == "validated", ImportBatch.finished_at < cutoff
-                )
-            )
-        )
-        if expired:
-            s.execute(
                 update(ImportBatch)
-                .where(ImportBatch.id.in_(expired))
+                .where(ImportBatch.status == "validated", ImportBatch.finished_at < cutoff)
                 .values(
                     status="failed",
                     error=f"dry run expired: not committed within {keep_days} days; "
                     "upload the workbook again to import it",
                 )
+                .returning(ImportBatch.id)
             )
+        )
         live = set(s.scalars(select(ImportBatch.id).where(ImportBatch.status.in_(LIVE_STATUSES))))
     for batch_id in expired:
         files.remove(batch_id)

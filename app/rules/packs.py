@@ -31,17 +31,8 @@ RULE_KEYS = {
     "deadline",
     "advisory",
 }
-OVERRIDE_KEYS = {
-    "level",
-    "due",
-    "title",
-    "when",
-    "basis",
-    "params",
-    "enabled",
-    "deadline",
-    "advisory",
-}
+OVERRIDE_KEYS = RULE_KEYS - {"id", "category"}
+"""What a provincial pack may change in an inherited rule (not its identity)."""
 TARGET_METRICS = ("renewal_rate", "units", "length_m", "new_energy_units")
 
 
