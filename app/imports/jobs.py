@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal
@@ -203,6 +203,17 @@ def _diff(stage: Stage, out: Outcome) -> dict[str, list[tuple[Group, dict[str, A
 
 ANALYZE_AFTER = 50_000
 """Rows created or updated by one import above which the ledger's statistics are refreshed."""
+BULK_MIN_ROWS = 10_000
+BULK_SHARE = 0.25
+"""An import that creates at least BULK_MIN_ROWS assets and at least this share of the ledger
+it lands in writes them without the ledger's secondary indexes (Stage.take_indexes_off)."""
+
+
+def _bulk(session: Session, out: Outcome) -> bool:
+    if out.created < BULK_MIN_ROWS:
+        return False
+    ledger = session.scalar(select(func.count()).select_from(Asset)) or 0
+    return out.created >= BULK_SHARE * (ledger + out.created)
 
 
 def _apply(
@@ -217,7 +228,11 @@ def _apply(
     for group in stage.groups.values():
         if group.counts[1]:
             record_bulk_changes(session, change_set, stage.updates(group))
+    if _bulk(session, out):
+        stage.take_indexes_off()
+    for group in stage.groups.values():
         stage.apply(group, batch_id, now, today, group.counts[:2])
+    stage.put_indexes_back()
     if out.created + out.updated >= ANALYZE_AFTER and session.get_bind().dialect.name != "sqlite":
         # planner statistics for the grown ledger, before the flag evaluation reads it
         # (autovacuum cannot see the rows until commit; ANALYZE here samples them)

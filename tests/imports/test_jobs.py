@@ -225,3 +225,56 @@ def test_every_updated_asset_of_a_large_import_is_logged(
     assert {(e.action, str(e.before), str(e.after)) for e in entries} == {
         ("update", str({"name": "旧名"}), str({"name": "新名"}))
     }
+
+
+def test_a_bulk_first_import_puts_the_ledgers_indexes_back(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import that creates most of the ledger writes it without the secondary indexes and the
+    region foreign key (PostgreSQL) and rebuilds them; a failure after that rolls everything
+    back, indexes included; a later small import takes the ordinary path."""
+    from sqlalchemy import inspect
+
+    from app.imports import jobs
+
+    monkeypatch.setattr(jobs, "BULK_MIN_ROWS", 2)
+    create(client, "elevator", asset_code="E-OLD", name="旧")
+
+    def shape(s: Session) -> tuple[set[str | None], list[str]]:
+        inspector = inspect(s.connection())
+        names = {ix["name"] for ix in inspector.get_indexes("assets")}
+        return names, [fk["referred_table"] for fk in inspector.get_foreign_keys("assets")]
+
+    with db() as s:
+        expected = shape(s)
+    assert expected[0] >= {ix.name for ix in Asset.__table__.indexes}
+    assert expected[1] == ["regions"]
+    rows = [["设备编号", "行政区划代码", "设备名称"]] + [
+        [f"E-{i}", "410102", f"电梯{i}"] for i in range(6)
+    ]
+    real_evaluate = rules_service.evaluate_ledger
+
+    def explode(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(rules_service, "evaluate_ledger", explode)
+    failed = run(client, db, sheet(rows, title="电梯"), dry_run=False)
+    assert failed["status"] == "failed"
+    with db() as s:
+        assert s.scalars(select(Asset.asset_code)).all() == ["E-OLD"]
+        assert shape(s) == expected
+    monkeypatch.setattr(rules_service, "evaluate_ledger", real_evaluate)
+    body = run(client, db, sheet(rows, title="电梯"), dry_run=False)
+    assert (body["status"], body["counts"]["created"]) == ("committed", 6)
+    with db() as s:
+        assert shape(s) == expected
+        codes = s.scalars(select(Asset.asset_code).order_by(Asset.id)).all()
+        assert codes == ["E-OLD"] + [f"E-{i}" for i in range(6)]
+        assert s.scalar(select(func.count()).where(Asset.last_batch_id == body["id"])) == 6
+    # the due list and the asset list read the rebuilt indexes
+    listed = client.get("/api/v1/assets", params={"category": "elevator", "limit": 50}).json()
+    assert len(listed["items"]) == 7
+    again = run(
+        client, db, sheet([*rows[:2], ["E-NEW", "410102", "新"]], title="电梯"), dry_run=False
+    )
+    assert (again["counts"]["created"], again["counts"]["unchanged"]) == (1, 1)
