@@ -210,6 +210,7 @@ def main() -> int:
             print(f"run {run + 1}: {label}, {args.rows:,} rows, {url.split(':')[0]}", flush=True)
             done = subprocess.run(
                 [sys.executable, __file__, "--stage", "import", "--file", str(file)]
+                + ["--rows", str(args.rows)]
                 + (["--no-flags"] if args.no_flags else []),
                 check=True,
                 env={**os.environ, "BENCH_DATABASE_URL": url},

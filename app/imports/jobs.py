@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -28,7 +27,7 @@ from app.imports.regions import RegionIndex
 from app.imports.rows import Accepted, Rejected, RowMapper
 from app.imports.staging import Group, Stage
 from app.kit.dates import today as kit_today
-from app.kit.xlsx import open_book, uncached_formulas
+from app.kit.xlsx import open_book
 from app.rules import service as rules_service
 
 PREVIEW_ROWS = 50
@@ -108,18 +107,15 @@ def _parse_into(
     rejects: list[Rejected] = []
     guard = ScopeGuard(session, principal)
     done = 0
-    with open_book(path) as open_sheet, ThreadPoolExecutor(1) as pool:
+    with open_book(path) as open_sheet:
         for lay in plan.layouts:
-            # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine loads it
-            formulas = pool.submit(uncached_formulas, path, lay.sheet)
             sheet = open_sheet(lay.sheet)
-            out.timings["read"] = out.timings.get("read", 0.0) + sheet.load_seconds
             if done + sheet.total_rows - lay.header_row - 1 > plan.max_rows:
                 raise TooLarge(f"the workbook has more than {plan.max_rows} data rows")
             mapper = RowMapper(lay, regions, principal, seen)
             groups: dict[str, Group] = {}
             ticker = partial(_offset_tick, tick, done)
-            for result, first_col, cells in sheet_rows(sheet, mapper, ticker, formulas.result()):
+            for result, first_col, cells in sheet_rows(sheet, mapper, ticker, sheet.uncached):
                 if result is None:
                     out.skipped += 1
                     continue
@@ -131,9 +127,11 @@ def _parse_into(
                 elif guard.add(result, first_col, cells):
                     _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
             _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
+            # reading a large sheet overlaps parsing it: its time is what the parser waited
+            out.timings["read"] = out.timings.get("read", 0.0) + sheet.load_seconds
             done += max(0, sheet.total_rows - lay.header_row - 1)
             tick(done)
-            del sheet
+            sheet.close()
     return rejects
 
 

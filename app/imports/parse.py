@@ -12,7 +12,7 @@ from app.errors import Invalid, TooLarge
 from app.imports.headers import NOTES_SHEETS, SheetLayout, find_header, layout, sheet_category
 from app.imports.rows import Accepted, Rejected, RowMapper
 from app.kit.values import norm
-from app.kit.xlsx import Sheet, peek
+from app.kit.xlsx import AnySheet, peek
 
 PROGRESS_EVERY = 20_000
 
@@ -83,7 +83,7 @@ def _choose_category(sheet_layout: SheetLayout, category: str | None) -> None:
 
 
 def sheet_rows(
-    sheet: Sheet,
+    sheet: AnySheet,
     mapper: RowMapper,
     tick: Callable[[int], None],
     uncached: set[tuple[int, int]],
@@ -105,7 +105,7 @@ def sheet_rows(
         yield result, first_col, values
 
 
-def _merged_fills(sheet: Sheet, header_row: int) -> dict[int, list[tuple[int, int, int]]]:
+def _merged_fills(sheet: AnySheet, header_row: int) -> dict[int, list[tuple[int, int, int]]]:
     """Rows of merged data ranges → (first col, last col, source row) to copy the value from."""
     fills: dict[int, list[tuple[int, int, int]]] = {}
     for (r0, c0), (r1, c1) in sheet.merged:

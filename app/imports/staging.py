@@ -271,7 +271,13 @@ class Stage:
                 .where(self._match(cur), s.grp == group.id, self._distinct(group, cur))
                 .values(values)
             )
-        if counts[0]:
+        if counts[0] and self.bulk:
+            # A nested-loop anti-join would rescan the heap this INSERT grows (the ledger's
+            # statistics may still say it is empty): hash the ledger once instead.
+            self.conn.execute(text("SET LOCAL enable_nestloop = off"))
+            self.conn.execute(self._insert(group, batch_id, stamp_now, today))
+            self.conn.execute(text("SET LOCAL enable_nestloop = on"))
+        elif counts[0]:
             self.conn.execute(self._insert(group, batch_id, stamp_now, today))
 
     # --- bulk path (PostgreSQL) --------------------------------------------------------------

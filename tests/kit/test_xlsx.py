@@ -1,0 +1,100 @@
+"""Reading a large sheet in pieces gives the rows, merged ranges and formula cells that reading it
+whole gives, with the original row and column indexes, and leaves no pieces behind."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from app.kit import xlsx
+
+
+def _workbook(path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "电梯"
+    ws["A1"] = "XX区电梯普查台账"
+    ws.merge_cells("A1:D1")
+    ws.append(["设备编号", "行政区划代码", "投入使用日期", "层站数"])
+    for i in range(40):
+        if i % 7 == 3:
+            ws.append([])  # a blank row
+            continue
+        ws.append([f"E-{i:03d}", "410102", date(2005, 3, 1 + i % 20), i])
+    ws["E20"] = "=D20*2"  # a formula without a cached value
+    ws.merge_cells("B30:B33")  # a merged block in the data
+    ws.cell(row=60, column=6, value="填表人：张三")  # a note well below, in another column
+    other = wb.create_sheet("说明")
+    other["A1"] = "说明页"
+    wb.save(path)
+
+
+def _read(path: Path) -> tuple[list[tuple[int, int, list[object]]], object, object, int]:
+    with xlsx.open_book(path) as open_sheet:
+        sheet = open_sheet("电梯")
+        rows = [(i, c, list(r)) for i, c, r in sheet.rows()]
+        return rows, sorted(sheet.merged), sheet.uncached, sheet.total_rows
+
+
+def _cells(rows: list[tuple[int, int, list[object]]]) -> dict[tuple[int, int], object]:
+    return {(i, c + k): v for i, c, r in rows for k, v in enumerate(r) if v not in ("", None)}
+
+
+@pytest.mark.parametrize("rows_per_piece", [1, 3, 16, 1000])
+def test_pieces_read_like_the_whole_sheet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_piece: int
+) -> None:
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    whole = _read(path)
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    monkeypatch.setattr(xlsx, "PIECE_ROWS", rows_per_piece)
+    before = set(Path(tempfile.gettempdir()).glob("rr-sheet-*"))
+    with xlsx.open_book(path) as open_sheet:
+        sheet = open_sheet("电梯")
+        assert isinstance(sheet, xlsx.PiecewiseSheet)
+    pieces = _read(path)
+    assert _cells(pieces[0]) == _cells(whole[0])
+    assert [i for i, _c, _r in pieces[0]] == list(range(len(pieces[0])))
+    assert pieces[1:] == whole[1:]
+    assert pieces[1] == [((0, 0), (0, 3)), ((29, 1), (32, 1))]
+    assert pieces[2] == {(19, 4)}
+    assert pieces[3] == 60
+    assert set(Path(tempfile.gettempdir()).glob("rr-sheet-*")) == before
+
+
+def test_a_reader_that_stops_early_leaves_no_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    monkeypatch.setattr(xlsx, "PIECE_ROWS", 2)
+    before = set(Path(tempfile.gettempdir()).glob("rr-sheet-*"))
+    with xlsx.open_book(path) as open_sheet:
+        rows = open_sheet("电梯").rows()
+        assert next(rows)[0] == 0
+    assert set(Path(tempfile.gettempdir()).glob("rr-sheet-*")) == before
+
+
+def test_a_sheet_without_rows_data_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.split(b"<sheetData>")[0] + b"</worksheet>"
+            dst.writestr(info, data)
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    with pytest.raises(xlsx.Invalid), xlsx.open_book(broken) as open_sheet:
+        open_sheet("电梯")
