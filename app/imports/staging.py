@@ -10,7 +10,7 @@ last_batch_id stay as they were. Blank `status` and `surveyed_on` keep the ledge
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -56,6 +56,8 @@ PG_TYPES = {
 KEYS = ("category", "asset_code")
 KEEP_IF_BLANK = ("status", "surveyed_on")
 ASSETS: Table = Asset.__table__  # type: ignore[assignment]
+Span = tuple[int, int] | None
+"""Rows first..last (sheet row numbers) of a group, or all of them."""
 
 
 @dataclass
@@ -86,6 +88,9 @@ class Stage:
             prefixes=["TEMPORARY"],
         )
         self.groups: dict[int, Group] = {}
+        self.sink: Callable[[Group, list[tuple[Any, ...]]], None] | None = None
+        """When set, full buffers go to it (ApplyWhileParsing loads them) instead of COPY here."""
+        self._indexed = False
         self.bulk = False
         """Set by `take_indexes_off`: new rows are appended to a ledger without its secondary
         indexes and region foreign key (PostgreSQL), which are rebuilt once afterwards."""
@@ -121,14 +126,31 @@ class Stage:
         """Flush every buffer and give the planner statistics."""
         for g in self.groups.values():
             self._flush(g)
-        self.conn.execute(text(f"CREATE INDEX {self.name}_grp_row ON {self.name} (grp, row_no)"))
+        self.index()
         if self.postgres:
             self.conn.execute(text(f"ANALYZE {self.name}"))
+
+    def index(self) -> None:
+        """Index the staged rows by group and row (before loading them, for spans of rows)."""
+        if not self._indexed:
+            self.conn.execute(
+                text(f"CREATE INDEX {self.name}_grp_row ON {self.name} (grp, row_no)")
+            )
+            self._indexed = True
 
     def _flush(self, group: Group) -> None:
         rows = self._buffers[group.id]
         if not rows:
             return
+        if self.sink is not None:
+            self._buffers[group.id] = []
+            self.sink(group, rows)
+            return
+        self.copy(group, rows)
+        rows.clear()
+
+    def copy(self, group: Group, rows: list[tuple[Any, ...]]) -> None:
+        """Load buffered rows of a group into the staging table."""
         started = time.perf_counter()
         names = ["row_no", "grp", *group.fields]
         if self.postgres:
@@ -140,7 +162,6 @@ class Stage:
                     copy.write_row(row)
         else:
             self._sqlite_insert(names, rows)
-        rows.clear()
         self.load_seconds += time.perf_counter() - started
 
     def _sqlite_insert(self, names: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -178,7 +199,14 @@ class Stage:
         s = self.table.c
         return and_(cur.c.category == s.category, cur.c.asset_code == s.asset_code)
 
-    def counts(self, group: Group) -> tuple[int, int, int]:
+    def _rows(self, group: Group, span: Span) -> ColumnElement[bool]:
+        """The staged rows of a group (of rows first..last of its sheet, with a span)."""
+        s = self.table.c
+        if span is None:
+            return s.grp == group.id
+        return and_(s.grp == group.id, s.row_no.between(*span))
+
+    def counts(self, group: Group, span: Span = None) -> tuple[int, int, int]:
         """(create, update, unchanged) of a group, against the ledger as it is now."""
         cur = ASSETS.alias("cur")
         distinct = self._distinct(group, cur)
@@ -189,14 +217,14 @@ class Stage:
                 func.sum(case((and_(cur.c.id.is_not(None), distinct), 1), else_=0)),
             )
             .select_from(self.table.outerjoin(cur, self._match(cur)))
-            .where(self.table.c.grp == group.id)
+            .where(self._rows(group, span))
         )
         total, created, updated = self.conn.execute(stmt).one()
         created, updated = int(created or 0), int(updated or 0)
         return created, updated, int(total) - created - updated
 
     def preview(
-        self, group: Group, action: str, limit: int
+        self, group: Group, action: str, limit: int, span: Span = None
     ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
         """Up to `limit` (staged, current) row pairs of one action, in sheet order."""
         cur = ASSETS.alias("cur")
@@ -209,7 +237,7 @@ class Stage:
             cond = distinct if action == "update" else ~distinct
             stmt = select(*cols, *(cur.c[f].label(f"cur_{f}") for f in group.fields))
             stmt = stmt.join_from(s, cur, self._match(cur)).where(cond)
-        stmt = stmt.where(s.c.grp == group.id).order_by(s.c.row_no).limit(limit)
+        stmt = stmt.where(self._rows(group, span)).order_by(s.c.row_no).limit(limit)
         out = []
         for row in self.conn.execute(stmt).mappings():
             staged = {"row_no": row["row_no"], **{f: row[f] for f in group.fields}}
@@ -219,7 +247,7 @@ class Stage:
 
     # --- apply ------------------------------------------------------------------------------
 
-    def updates(self, group: Group) -> Iterator[ChangeRow]:
+    def updates(self, group: Group, span: Span = None) -> Iterator[ChangeRow]:
         """The change-log entries of the rows the UPDATE of `apply` will change: each asset's
         values of the group's columns before and after (the log keeps the changed fields)."""
         s = self.table.c
@@ -230,7 +258,7 @@ class Stage:
             cur.c.category,
             *(cur.c[f].label(f"old_{f}") for f in fields),
             *(s[f].label(f"new_{f}") for f in fields),
-        ).where(self._match(cur), s.grp == group.id, self._distinct(group, cur))
+        ).where(self._match(cur), self._rows(group, span), self._distinct(group, cur))
         for row in self.conn.execute(stmt.execution_options(yield_per=CHUNK)):
             m = row._mapping
             before = {f: m[f"old_{f}"] for f in fields}
@@ -249,7 +277,13 @@ class Stage:
             }
 
     def apply(
-        self, group: Group, batch_id: int, now: datetime, today: date, counts: tuple[int, int]
+        self,
+        group: Group,
+        batch_id: int,
+        now: datetime,
+        today: date,
+        counts: tuple[int, int],
+        span: Span = None,
     ) -> None:
         """Update the changed rows and insert the new ones of a group, stamping the batch.
 
@@ -268,17 +302,17 @@ class Stage:
         if counts[1]:
             self.conn.execute(
                 update(cur)
-                .where(self._match(cur), s.grp == group.id, self._distinct(group, cur))
+                .where(self._match(cur), self._rows(group, span), self._distinct(group, cur))
                 .values(values)
             )
         if counts[0] and self.bulk:
             # A nested-loop anti-join would rescan the heap this INSERT grows (the ledger's
             # statistics may still say it is empty): hash the ledger once instead.
             self.conn.execute(text("SET LOCAL enable_nestloop = off"))
-            self.conn.execute(self._insert(group, batch_id, stamp_now, today))
+            self.conn.execute(self._insert(group, batch_id, stamp_now, today, span))
             self.conn.execute(text("SET LOCAL enable_nestloop = on"))
         elif counts[0]:
-            self.conn.execute(self._insert(group, batch_id, stamp_now, today))
+            self.conn.execute(self._insert(group, batch_id, stamp_now, today, span))
 
     # --- bulk path (PostgreSQL) --------------------------------------------------------------
 
@@ -308,7 +342,7 @@ class Stage:
         self.conn.execute(AddConstraint(_region_fk()))
         self.bulk = False
 
-    def _insert(self, group: Group, batch_id: int, stamp_now: Any, today: date) -> Any:
+    def _insert(self, group: Group, batch_id: int, stamp_now: Any, today: date, span: Span) -> Any:
         s = self.table.c
         exprs: dict[str, Any] = {f: s[f] for f in group.fields}
         exprs["status"] = func.coalesce(exprs.get("status", literal(None)), "in_service")
@@ -316,7 +350,9 @@ class Stage:
             exprs.get("surveyed_on", literal(None, Date())), literal(today, Date())
         )
         exprs |= {"created_at": stamp_now, "updated_at": stamp_now, "last_batch_id": batch_id}
-        sel = select(*(literal_or(v).label(k) for k, v in exprs.items())).where(s.grp == group.id)
+        sel = select(*(literal_or(v).label(k) for k, v in exprs.items())).where(
+            self._rows(group, span)
+        )
         if self.bulk:
             # the ledger is locked: no one else inserts, so an anti-join finds the new rows
             # (ON CONFLICT's speculative insertion costs 1.6 s more per million rows)

@@ -340,24 +340,6 @@ def layered(
     return layer, [refs[r] for r in roots]
 
 
-def _facts(rule: Rule, dialect: str, _col: Col) -> ColumnElement[Any]:
-    from app.assets.spec import FIELDS_BY_NAME
-
-    args: list[Any] = []
-    for name in fields_used(rule.when):
-        col = _col(name)
-        if dialect == "sqlite" and FIELDS_BY_NAME[name].kind == "bool":
-            col = case(
-                (col.is_(None), null()),
-                (col == true(), func.json("true")),
-                else_=func.json("false"),
-            )
-        args += [_text(name), col]
-    if dialect == "sqlite":
-        return type_coerce(func.json_object(*args), JSON())
-    return type_coerce(func.json_build_object(*args), JSON())
-
-
 def _missing_json(node: SqlNode, dialect: str) -> ColumnElement[Any]:
     text = _text("[") + func.rtrim(node.missing, ",") + _text("]")
     if dialect == "sqlite":
@@ -421,11 +403,6 @@ def rules_select(
                 case((n.known, _text(rule.level)), else_=_text("unknown")),
                 case((n.known, in_scope), else_=null()),
                 case((n.known, dues[k]), else_=null()),
-                case(
-                    (n.known, _text(rule.title)),
-                    else_=_text(f"资料不全，无法判定：{rule.title}"),
-                ),
-                _facts(rule, dialect, lambda f: c[f]),
                 _missing_json(n, dialect),
                 case((earliest, true()), else_=false()),
             ]

@@ -9,6 +9,7 @@ the latest end of the spans that hold. The SQL evaluator (compile.py) implements
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -216,26 +217,38 @@ def due_date(rule: Rule, in_scope_on: date | None, facts: dict[str, Any], as_of:
     return max(in_scope_on or MIN_DAY, recorded)
 
 
+def flag_reason(title: str, level: str) -> str:
+    """A flag's reason: the rule's title, or why it could not be decided."""
+    return f"资料不全，无法判定：{title}" if level == "unknown" else title
+
+
+def flag_facts(rule: Rule, value: Callable[[str], Any]) -> dict[str, Any]:
+    """The facts a rule reads, as a flag shows them (value: field name → the asset's value).
+
+    Stored flags do not keep them: every change of an asset re-evaluates its flags, so the asset
+    row holds the very values its flags were computed from."""
+    return {name: json_value(value(name)) for name in fields_used(rule.when)}
+
+
 def evaluate_rule(rule: Rule, facts: dict[str, Any], as_of: date) -> Flag | None:
     """The flag this rule raises for an asset as of a date, or None."""
     result = evaluate_node(rule.when, facts)
-    used = {name: json_value(facts.get(name)) for name in fields_used(rule.when)}
+    used = flag_facts(rule, facts.get)
     if isinstance(result, Unknown):
         return Flag(
             rule,
             "unknown",
             None,
             None,
-            f"资料不全，无法判定：{rule.title}",
+            flag_reason(rule.title, "unknown"),
             used,
             sorted(result.missing),
         )
     if result.empty or result.end <= as_of:
         return None
     in_scope = None if result.start == MIN_DAY else result.start
-    return Flag(
-        rule, rule.level, in_scope, due_date(rule, in_scope, facts, as_of), rule.title, used, None
-    )
+    due = due_date(rule, in_scope, facts, as_of)
+    return Flag(rule, rule.level, in_scope, due, flag_reason(rule.title, rule.level), used, None)
 
 
 def evaluate_asset(pack: Pack, category: str, facts: dict[str, Any], as_of: date) -> list[Flag]:

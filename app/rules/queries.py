@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, text, tuple_
@@ -14,7 +15,7 @@ from app.accounts.scope import Principal, region_prefix_clause, scope_clause
 from app.assets.models import Asset
 from app.assets.queries import get_asset
 from app.kit.pagination import decode_cursor, encode_cursor
-from app.rules.evaluate import SEVERITY, asset_status, evaluate_asset
+from app.rules.evaluate import SEVERITY, asset_status, evaluate_asset, flag_facts, flag_reason
 from app.rules.models import AssetFlag
 from app.rules.packs import Rule, get_registry
 from app.rules.service import facts_of
@@ -55,8 +56,10 @@ def _rule(pack_id: str, rule_id: str) -> Rule | None:
     return pack.rules.get(rule_id) if pack else None
 
 
-def flag_view(flag: AssetFlag, as_of: date, asset_status_: str) -> dict[str, Any]:
-    """A stored flag as the API shows it, with its basis and overdue state as of a date."""
+def flag_view(flag: AssetFlag, as_of: date, asset: Asset) -> dict[str, Any]:
+    """A stored flag as the API shows it, with its reason, the facts it rests on (read from the
+    asset, whose every change re-evaluates its flags), its basis and overdue state as of a date."""
+    rule = _rule(flag.pack_id, flag.rule_id)
     return {
         "rule_id": flag.rule_id,
         "level": flag.level,
@@ -64,13 +67,17 @@ def flag_view(flag: AssetFlag, as_of: date, asset_status_: str) -> dict[str, Any
         "pack_version": flag.pack_version,
         "in_scope_on": flag.in_scope_on,
         "due_on": flag.due_on,
-        "overdue": bool(flag.due_on and flag.due_on < as_of and asset_status_ == "in_service"),
-        "reason": flag.reason,
-        "basis": basis_of(_rule(flag.pack_id, flag.rule_id)),
-        "facts": flag.facts,
+        "overdue": bool(flag.due_on and flag.due_on < as_of and asset.status == "in_service"),
+        "reason": _reason(rule, flag.rule_id, flag.level),
+        "basis": basis_of(rule),
+        "facts": flag_facts(rule, partial(getattr, asset)) if rule else {},
         # the SQL evaluator may list a field once per condition that reads it
         "missing": sorted(set(flag.missing)) if flag.missing is not None else None,
     }
+
+
+def _reason(rule: Rule | None, rule_id: str, level: str) -> str:
+    return flag_reason(rule.title if rule else rule_id, level)
 
 
 def explain_asset(
@@ -249,7 +256,7 @@ def _items(
 
 
 def _item(asset: Asset, rep: AssetFlag, flags: list[AssetFlag], as_of: date) -> dict[str, Any]:
-    views = [flag_view(fl, as_of, asset.status) for fl in flags]
+    views = [flag_view(fl, as_of, asset) for fl in flags]
     level = max((v["level"] for v in views), key=lambda lv: SEVERITY.get(lv, 0))
     return {
         "asset_id": asset.id,
@@ -312,6 +319,7 @@ def iter_due(
     # options on the statement, not the connection: later statements must not stream
     streamed = stmt.execution_options(stream_results=True, yield_per=chunk)
     basis: dict[tuple[str, str], str] = {}
+    reasons: dict[tuple[str, str, str], str] = {}
     for part in session.connection().execute(streamed).partitions(chunk):
         ids = [r.asset_id for r in part]
         assets = {
@@ -337,7 +345,6 @@ def iter_due(
                 AssetFlag.rule_id,
                 AssetFlag.level,
                 AssetFlag.due_on,
-                AssetFlag.reason,
             )
             .where(AssetFlag.asset_id.in_(ids), _flag_matching(AssetFlag, f, as_of))
             .order_by(AssetFlag.due_on, AssetFlag.id)
@@ -351,7 +358,9 @@ def iter_due(
                 key = (fl.pack_id, fl.rule_id)
                 if key not in basis:
                     basis[key] = _basis_text(*key)
-                texts.append((fl.rule_id, fl.reason, basis[key]))
+                if (*key, fl.level) not in reasons:
+                    reasons[(*key, fl.level)] = _reason(_rule(*key), fl.rule_id, fl.level)
+                texts.append((fl.rule_id, reasons[(*key, fl.level)], basis[key]))
             yield DueRow(
                 asset_code=a.asset_code,
                 category=a.category,

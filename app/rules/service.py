@@ -56,8 +56,6 @@ FLAG_COLUMNS = (
     "level",
     "in_scope_on",
     "due_on",
-    "reason",
-    "facts",
     "missing",
     "earliest",
     "as_of",
@@ -102,8 +100,6 @@ def flag_row(
         "level": flag.level,
         "in_scope_on": flag.in_scope_on,
         "due_on": flag.due_on,
-        "reason": flag.reason,
-        "facts": flag.facts,
         "missing": flag.missing,
         "earliest": earliest,
         "as_of": as_of,
@@ -212,6 +208,85 @@ def _mostly(session: Session, where: ColumnElement[bool]) -> bool:
     return matching >= REBUILD_SHARE * total
 
 
+@dataclass(frozen=True)
+class Run:
+    """One evaluation: its date, its rule packs and the moment stamped on its flags."""
+
+    as_of: date
+    registry: Registry
+    dialect: str
+    evaluated_at: Any
+    started: float
+
+
+def _begin(session: Session, as_of: date | None, registry: Registry | None) -> Run:
+    session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # JIT compiling the rules' large expressions costs more (up to 3 s per statement) than
+        # it saves; the status aggregate has a million groups.
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    return Run(as_of or today(), registry or get_registry(), dialect, utcnow(), time.perf_counter())
+
+
+def begin_rebuild(
+    session: Session, *, as_of: date | None = None, registry: Registry | None = None
+) -> Run:
+    """Empty the flags and take their indexes off, for `insert_flags` over every asset in one or
+    more parts and `finish_rebuild` (what evaluate_ledger does for the whole ledger at once)."""
+    run = _begin(session, as_of, registry)
+    _empty_flags_for_rebuild(session, run.dialect)
+    return run
+
+
+def insert_flags(session: Session, run: Run, scope: ColumnElement[bool]) -> int:
+    """Write the flags of the assets in `scope` (one INSERT … SELECT per pack and category);
+    their previous flags must be gone. Returns the number written."""
+    provinces = sorted(run.registry.by_province)
+    flags = 0
+    target = [getattr(AssetFlag, c) for c in FLAG_COLUMNS]
+    for pack in run.registry.packs.values():
+        pack_scope = _pack_scope(pack, provinces) & scope
+        by_category: dict[str, list[Rule]] = {}
+        for rule in pack.rules.values():
+            by_category.setdefault(rule.category, []).append(rule)
+        for rules in by_category.values():
+            stmt = rules_select(
+                rules,
+                pack,
+                as_of=run.as_of,
+                evaluated_at=run.evaluated_at,
+                dialect=run.dialect,
+                scope=pack_scope,
+            )
+            result = session.execute(
+                insert(AssetFlag)
+                .from_select(target, stmt)
+                .execution_options(preserve_rowcount=True)
+            )
+            flags += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return flags
+
+
+def finish_rebuild(session: Session, run: Run, flags: int) -> EvaluationSummary:
+    """Index the rebuilt flags (and re-add their foreign key) and give the planner statistics."""
+    _finish_rebuild(session, run.dialect)
+    # planner statistics for the rewritten table (the due list, stats, partial evaluations)
+    session.execute(text("ANALYZE asset_flags"))
+    return _summary(session, run, true(), flags)
+
+
+def _summary(
+    session: Session, run: Run, scope: ColumnElement[bool], flags: int
+) -> EvaluationSummary:
+    assets = session.scalar(select(func.count()).select_from(Asset).where(scope)) or 0
+    summary = EvaluationSummary(run.as_of, assets, flags, time.perf_counter() - run.started)
+    log.info("%s", summary)
+    return summary
+
+
 def evaluate_ledger(
     session: Session,
     *,
@@ -222,58 +297,14 @@ def evaluate_ledger(
     """Recompute stored flags in the database (one INSERT … SELECT per pack and category) for
     the assets matching `where`: all assets when omitted, or when the matching assets are a
     large share of a large ledger (REBUILD_SHARE)."""
-    started = time.perf_counter()
-    as_of = as_of or today()
-    registry = registry or get_registry()
     if where is not None and _mostly(session, where):
         where = None
-    scope = where if where is not None else true()
-    dialect = session.get_bind().dialect.name
-    session.flush()
-    if dialect == "postgresql":
-        # JIT compiling the rules' large expressions costs more (up to 3 s per statement) than
-        # it saves; the status aggregate has a million groups.
-        session.execute(text("SET LOCAL jit = off"))
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     if where is None:
-        _empty_flags_for_rebuild(session, dialect)
-    else:
-        session.execute(
-            delete(AssetFlag).where(AssetFlag.asset_id.in_(select(Asset.id).where(scope)))
-        )
-    provinces = sorted(registry.by_province)
-    evaluated_at = utcnow()
-    flags = 0
-    target = [getattr(AssetFlag, c) for c in FLAG_COLUMNS]
-    for pack in registry.packs.values():
-        pack_scope = _pack_scope(pack, provinces) & scope
-        by_category: dict[str, list[Rule]] = {}
-        for rule in pack.rules.values():
-            by_category.setdefault(rule.category, []).append(rule)
-        for rules in by_category.values():
-            stmt = rules_select(
-                rules,
-                pack,
-                as_of=as_of,
-                evaluated_at=evaluated_at,
-                dialect=dialect,
-                scope=pack_scope,
-            )
-            result = session.execute(
-                insert(AssetFlag)
-                .from_select(target, stmt)
-                .execution_options(preserve_rowcount=True)
-            )
-            flags += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-    if where is None:
-        _finish_rebuild(session, dialect)
-        # planner statistics for the rewritten table (the due list, stats, partial evaluations)
-        session.execute(text("ANALYZE asset_flags"))
-    assets = session.scalar(select(func.count()).select_from(Asset).where(scope)) or 0
-    summary = EvaluationSummary(as_of, assets, flags, time.perf_counter() - started)
-    log.info("%s", summary)
-    return summary
+        run = begin_rebuild(session, as_of=as_of, registry=registry)
+        return finish_rebuild(session, run, insert_flags(session, run, true()))
+    run = _begin(session, as_of, registry)
+    session.execute(delete(AssetFlag).where(AssetFlag.asset_id.in_(select(Asset.id).where(where))))
+    return _summary(session, run, where, insert_flags(session, run, where))
 
 
 def sync_rule_packs(session: Session, registry: Registry | None = None) -> list[str]:

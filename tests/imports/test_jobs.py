@@ -238,6 +238,8 @@ def test_a_bulk_first_import_puts_the_ledgers_indexes_back(
     from app.imports import jobs
 
     monkeypatch.setattr(jobs, "BULK_MIN_ROWS", 2)
+    # the staged path (test_eager covers applying while parsing)
+    monkeypatch.setattr(jobs, "_apply_while_parsing", lambda *_a: False)
     create(client, "elevator", asset_code="E-OLD", name="旧")
 
     def shape(s: Session) -> tuple[set[str | None], list[str]]:

@@ -33,8 +33,6 @@ def set_flags(db: sessionmaker[Session], asset_id: int, *flags: dict[str, Any]) 
                     level=f.get("level", "mandatory"),
                     in_scope_on=f.get("in_scope_on", date(2020, 1, 1)),
                     due_on=f.get("due_on"),
-                    reason="test",
-                    facts={},
                     missing=f.get("missing"),
                     as_of=date(2026, 1, 1),
                 )

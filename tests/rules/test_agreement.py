@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
 from app.assets.spec import CATEGORIES, choices_for, fields_for
-from app.rules.evaluate import asset_status, earliest_of_level, evaluate_asset, json_value
+from app.rules.evaluate import asset_status, earliest_of_level, evaluate_asset
 from app.rules.models import AssetFlag
 from app.rules.packs import get_registry
+from app.rules.queries import flag_view
 from app.rules.service import evaluate_ledger, facts_of
 from app.rules.status import flag_statuses
 
@@ -87,12 +88,6 @@ def assets(draw: st.DrawFn) -> dict[str, Any]:
     return row
 
 
-def _normal(value: Any) -> Any:
-    if isinstance(value, float | int) and not isinstance(value, bool):
-        return round(float(value), 4)
-    return value
-
-
 def _python_flags(session: Session) -> set[tuple[Any, ...]]:
     out = set()
     registry = get_registry()
@@ -101,7 +96,6 @@ def _python_flags(session: Session) -> set[tuple[Any, ...]]:
         flags = evaluate_asset(pack, asset.category, facts_of(asset), AS_OF)
         first = earliest_of_level(flags)
         for f in flags:
-            facts = tuple(sorted((k, _normal(json_value(v))) for k, v in f.facts.items()))
             out.add(
                 (
                     asset.asset_code,
@@ -110,8 +104,6 @@ def _python_flags(session: Session) -> set[tuple[Any, ...]]:
                     f.level,
                     f.in_scope_on,
                     f.due_on,
-                    f.reason,
-                    facts,
                     tuple(f.missing or ()),
                     f.rule.id in first,
                 )
@@ -125,7 +117,6 @@ def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
     )
     out = set()
     for code, f in rows:
-        facts = tuple(sorted((k, _normal(v)) for k, v in f.facts.items()))
         out.add(
             (
                 code,
@@ -134,8 +125,6 @@ def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
                 f.level,
                 f.in_scope_on,
                 f.due_on,
-                f.reason,
-                facts,
                 tuple(sorted(set(f.missing or ()))),
                 f.earliest,
             )
@@ -167,6 +156,17 @@ def test_sql_and_python_evaluators_agree(
                 evaluate_asset(pack, asset.category, facts_of(asset), AS_OF), AS_OF
             )
             assert statuses[asset.id] == expected, asset.asset_code
+            # reason and facts are derived on read: the API shows what the evaluator says
+            live = {
+                (f.rule.id, f.reason, repr(sorted(f.facts.items())))
+                for f in evaluate_asset(pack, asset.category, facts_of(asset), AS_OF)
+            }
+            views = [
+                flag_view(f, AS_OF, asset)
+                for f in session.scalars(select(AssetFlag).where(AssetFlag.asset_id == asset.id))
+            ]
+            shown = {(v["rule_id"], v["reason"], repr(sorted(v["facts"].items()))) for v in views}
+            assert shown == live, asset.asset_code
         session.execute(delete(AssetFlag))
         session.execute(delete(Asset))
 
