@@ -252,8 +252,11 @@ class PiecewiseSheet:
     calamine reads a whole sheet into memory before the first row is available: a million-row
     survey held 1.5 GB and kept the parser waiting ~9 s. Here a splitter thread inflates the sheet
     XML once and cuts it at row tags into workbooks of PIECE_ROWS rows (stored, uncompressed, in a
-    temporary folder, with the workbook's other parts: shared strings, styles); a loader thread has
-    calamine read piece k+1 (it releases the GIL) while the caller parses piece k. Row and column
+    temporary folder beside the workbook, i.e. in the import batch's own folder, which the worker
+    deletes if a crash leaves it; all pieces together are as large as the sheet's XML, which
+    MAX_UNCOMPRESSED_MB bounds), with the workbook's other parts (shared strings, styles); a
+    loader thread has calamine read piece k+1 (it releases the GIL) while the caller parses piece
+    k. Row and column
     indexes stay those of the original sheet. The splitter also finds formula cells without a cached
     value and the merged ranges (listed after the rows, so the rows wait for the split to end).
     """
@@ -261,7 +264,7 @@ class PiecewiseSheet:
     def __init__(self, path: Path, name: str, part: str, rows_per_piece: int = PIECE_ROWS) -> None:
         started = time.perf_counter()
         self.name = name
-        self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-"))
+        self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-", dir=path.parent))
         self._stop = threading.Event()
         self._pieces: queue.Queue[Path | None] = queue.Queue()
         self._loaded: queue.Queue[Any] = queue.Queue(maxsize=1)

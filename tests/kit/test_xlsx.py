@@ -3,7 +3,6 @@ whole gives, with the original row and column indexes, and leaves no pieces behi
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -53,7 +52,7 @@ def test_pieces_read_like_the_whole_sheet(
     whole = _read(path)
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     monkeypatch.setattr(xlsx, "PIECE_ROWS", rows_per_piece)
-    before = set(Path(tempfile.gettempdir()).glob("rr-sheet-*"))
+    before = set(tmp_path.glob("rr-sheet-*"))
     with xlsx.open_book(path) as open_sheet:
         sheet = open_sheet("电梯")
         assert isinstance(sheet, xlsx.PiecewiseSheet)
@@ -64,7 +63,7 @@ def test_pieces_read_like_the_whole_sheet(
     assert pieces[1] == [((0, 0), (0, 3)), ((29, 1), (32, 1))]
     assert pieces[2] == {(19, 4)}
     assert pieces[3] == 60
-    assert set(Path(tempfile.gettempdir()).glob("rr-sheet-*")) == before
+    assert set(tmp_path.glob("rr-sheet-*")) == before
 
 
 def test_a_reader_that_stops_early_leaves_no_pieces(
@@ -74,11 +73,11 @@ def test_a_reader_that_stops_early_leaves_no_pieces(
     _workbook(path)
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     monkeypatch.setattr(xlsx, "PIECE_ROWS", 2)
-    before = set(Path(tempfile.gettempdir()).glob("rr-sheet-*"))
+    before = set(tmp_path.glob("rr-sheet-*"))
     with xlsx.open_book(path) as open_sheet:
         rows = open_sheet("电梯").rows()
         assert next(rows)[0] == 0
-    assert set(Path(tempfile.gettempdir()).glob("rr-sheet-*")) == before
+    assert set(tmp_path.glob("rr-sheet-*")) == before
 
 
 def test_a_sheet_without_rows_data_is_refused(
