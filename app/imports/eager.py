@@ -109,7 +109,7 @@ class ApplyWhileParsing:
                 have.extend((group, s, c) for s, c in pairs)
         if counts[1]:
             record_bulk_changes(self.session, self.change_set, stage.updates(group, span))
-        stage.apply(group, self.batch_id, self.now, self.today, counts[:2], span)
+        stage.apply(group, self.batch_id, self.now, self.today, counts, span)
         self.timings["apply"] += time.perf_counter() - started
 
     def _drain(self) -> None:

@@ -286,7 +286,7 @@ def _apply(
     if _bulk(session, out):
         stage.take_indexes_off()
     for group in stage.groups.values():
-        stage.apply(group, batch_id, now, today, group.counts[:2])
+        stage.apply(group, batch_id, now, today, group.counts)
     stage.put_indexes_back()
     if out.created + out.updated >= ANALYZE_AFTER and session.get_bind().dialect.name != "sqlite":
         # planner statistics for the grown ledger, before the flag evaluation reads it

@@ -282,13 +282,13 @@ class Stage:
         batch_id: int,
         now: datetime,
         today: date,
-        counts: tuple[int, int],
+        counts: tuple[int, int, int],
         span: Span = None,
     ) -> None:
         """Update the changed rows and insert the new ones of a group, stamping the batch.
 
-        `counts` (created, updated) from the diff in this transaction skip statements with
-        nothing to do (a re-import of an unchanged file runs neither).
+        `counts` (created, updated, unchanged) from the diff in this transaction skip statements
+        with nothing to do (a re-import of an unchanged file runs neither).
         """
         s = self.table.c
         cur = ASSETS
@@ -305,7 +305,10 @@ class Stage:
                 .where(self._match(cur), self._rows(group, span), self._distinct(group, cur))
                 .values(values)
             )
-        if counts[0] and self.bulk:
+        if counts[0] and self.bulk and counts[0] == sum(counts):
+            # every row is new (the diff saw no match, and the ledger is locked since): append
+            self.conn.execute(self._insert(group, batch_id, stamp_now, today, span, fresh=True))
+        elif counts[0] and self.bulk:
             # A nested-loop anti-join would rescan the heap this INSERT grows (the ledger's
             # statistics may still say it is empty): hash the ledger once instead.
             self.conn.execute(text("SET LOCAL enable_nestloop = off"))
@@ -342,7 +345,15 @@ class Stage:
         self.conn.execute(AddConstraint(_region_fk()))
         self.bulk = False
 
-    def _insert(self, group: Group, batch_id: int, stamp_now: Any, today: date, span: Span) -> Any:
+    def _insert(
+        self,
+        group: Group,
+        batch_id: int,
+        stamp_now: Any,
+        today: date,
+        span: Span,
+        fresh: bool = False,
+    ) -> Any:
         s = self.table.c
         exprs: dict[str, Any] = {f: s[f] for f in group.fields}
         exprs["status"] = func.coalesce(exprs.get("status", literal(None)), "in_service")
@@ -353,6 +364,8 @@ class Stage:
         sel = select(*(literal_or(v).label(k) for k, v in exprs.items())).where(
             self._rows(group, span)
         )
+        if fresh:
+            return ASSETS.insert().from_select(list(exprs), sel)
         if self.bulk:
             # the ledger is locked: no one else inserts, so an anti-join finds the new rows
             # (ON CONFLICT's speculative insertion costs 1.6 s more per million rows)
