@@ -29,13 +29,11 @@ from sqlalchemy import text, true
 from sqlalchemy.orm import Session
 
 from app.audit.recorder import record_bulk_changes
-from app.imports.staging import Group, Stage
+from app.imports.staging import Group, Previews, Stage
 from app.rules import service as rules_service
 
 STEP_ROWS = 100_000
 """Rows of a group applied (and flagged) together: fewer steps cost fewer planned statements."""
-
-Previews = dict[str, list[tuple[Group, dict[str, Any], Any]]]
 
 
 class ApplyWhileParsing:
@@ -97,16 +95,9 @@ class ApplyWhileParsing:
     def _step(self, group: Group, span: tuple[int, int]) -> None:
         started = time.perf_counter()
         stage = self.stage
-        counts = stage.counts(group, span)
-        before = group.counts
-        group.counts = (before[0] + counts[0], before[1] + counts[1], before[2] + counts[2])
+        counts = stage.diff(group, self.previews, self.preview_rows, span)
         for i, count in enumerate(counts):
             self.counts[i] += count
-        for action, count in zip(("create", "update", "unchanged"), counts, strict=True):
-            have = self.previews.setdefault(action, [])
-            if count and len(have) < self.preview_rows:
-                pairs = stage.preview(group, action, self.preview_rows - len(have), span)
-                have.extend((group, s, c) for s, c in pairs)
         if counts[1]:
             record_bulk_changes(self.session, self.change_set, stage.updates(group, span))
         stage.apply(group, self.batch_id, self.now, self.today, counts, span)

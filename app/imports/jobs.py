@@ -26,7 +26,7 @@ from app.imports.models import ImportBatch, ImportRow
 from app.imports.parse import Plan, plan_workbook, sheet_rows
 from app.imports.regions import RegionIndex
 from app.imports.rows import Accepted, Rejected, RowMapper
-from app.imports.staging import Group, Stage
+from app.imports.staging import Group, Previews, Stage
 from app.kit.dates import today as kit_today
 from app.kit.xlsx import open_book
 from app.rules import service as rules_service
@@ -240,19 +240,13 @@ def _lock(session: Session, batch_id: int) -> None:
     )
 
 
-def _diff(stage: Stage, out: Outcome) -> dict[str, list[tuple[Group, dict[str, Any], Any]]]:
-    previews: dict[str, list[tuple[Group, dict[str, Any], Any]]] = {}
+def _diff(stage: Stage, out: Outcome) -> Previews:
+    previews: Previews = {}
     for group in stage.groups.values():
-        counts = stage.counts(group)
-        group.counts = counts
+        counts = stage.diff(group, previews, PREVIEW_ROWS)
         out.created += counts[0]
         out.updated += counts[1]
         out.unchanged += counts[2]
-        for action, count in zip(("create", "update", "unchanged"), counts, strict=True):
-            have = previews.setdefault(action, [])
-            if count and len(have) < PREVIEW_ROWS:
-                pairs = stage.preview(group, action, PREVIEW_ROWS - len(have))
-                have.extend((group, s, c) for s, c in pairs)
     return previews
 
 
@@ -317,7 +311,7 @@ def _store_rows(
     session: Session,
     batch_id: int,
     rejects: list[Rejected],
-    previews: dict[str, list[tuple[Group, dict[str, Any], Any]]],
+    previews: Previews,
     stage: Stage,
 ) -> None:
     rows: list[dict[str, Any]] = [

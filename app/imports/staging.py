@@ -37,11 +37,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from app.assets.models import Asset
 from app.assets.spec import ALL_FIELDS
 from app.audit.recorder import ChangeRow
+from app.kit.bulk import foreign_key, indexes_off, indexes_on
 
 CHUNK = 20_000
 PG_TYPES = {
@@ -58,6 +58,8 @@ KEEP_IF_BLANK = ("status", "surveyed_on")
 ASSETS: Table = Asset.__table__  # type: ignore[assignment]
 Span = tuple[int, int] | None
 """Rows first..last (sheet row numbers) of a group, or all of them."""
+Previews = dict[str, list[tuple["Group", dict[str, Any], Any]]]
+"""Per action, the first (group, staged row, current row) triples."""
 
 
 @dataclass
@@ -223,6 +225,24 @@ class Stage:
         created, updated = int(created or 0), int(updated or 0)
         return created, updated, int(total) - created - updated
 
+    def diff(
+        self, group: Group, previews: Previews, limit: int, span: Span = None
+    ) -> tuple[int, int, int]:
+        """Count a group's (or a span's) creates, updates and unchanged rows, add them to the
+        group's counts, and fill the previews up to `limit` rows per action (in sheet order)."""
+        counts = self.counts(group, span)
+        group.counts = (
+            group.counts[0] + counts[0],
+            group.counts[1] + counts[1],
+            group.counts[2] + counts[2],
+        )
+        for action, count in zip(("create", "update", "unchanged"), counts, strict=True):
+            have = previews.setdefault(action, [])
+            if count and len(have) < limit:
+                pairs = self.preview(group, action, limit - len(have), span)
+                have.extend((group, staged, current) for staged, current in pairs)
+        return counts
+
     def preview(
         self, group: Group, action: str, limit: int, span: Span = None
     ) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
@@ -332,17 +352,13 @@ class Stage:
         if not self.postgres:
             return
         self.conn.execute(text("LOCK TABLE assets IN ACCESS EXCLUSIVE MODE"))
-        self.conn.execute(DropConstraint(_region_fk()))
-        for index in _secondary_indexes():
-            self.conn.execute(DropIndex(index))
+        indexes_off(self.conn, ASSETS, foreign_key(ASSETS, "regions"))
         self.bulk = True
 
     def put_indexes_back(self) -> None:
         if not self.bulk:
             return
-        for index in _secondary_indexes():
-            self.conn.execute(CreateIndex(index))
-        self.conn.execute(AddConstraint(_region_fk()))
+        indexes_on(self.conn, ASSETS, foreign_key(ASSETS, "regions"))
         self.bulk = False
 
     def _insert(
@@ -377,15 +393,6 @@ class Stage:
         dialect_insert = pg_insert if self.postgres else sqlite_insert
         stmt = dialect_insert(ASSETS).from_select(list(exprs), sel)
         return stmt.on_conflict_do_nothing(index_elements=list(KEYS))
-
-
-def _secondary_indexes() -> list[Any]:
-    return sorted(ASSETS.indexes, key=lambda i: i.name or "")
-
-
-def _region_fk() -> Any:
-    (fk,) = (c for c in ASSETS.foreign_key_constraints if c.referred_table.name == "regions")
-    return fk
 
 
 def _processed(row: tuple[Any, ...], convert: list[tuple[int, Any]]) -> tuple[Any, ...]:

@@ -25,19 +25,13 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import (
-    AddConstraint,
-    CreateIndex,
-    CreateTable,
-    DropConstraint,
-    DropIndex,
-    DropTable,
-)
+from sqlalchemy.schema import CreateTable, DropTable
 
 from app.accounts.scope import region_prefix_clause
 from app.assets.models import Asset
 from app.audit.recorder import open_change_set, record_change
 from app.db import utcnow
+from app.kit.bulk import foreign_key, indexes_off, indexes_on
 from app.kit.dates import today
 from app.rules.compile import rules_select
 from app.rules.evaluate import Flag, earliest_of_level, evaluate_asset
@@ -149,8 +143,7 @@ def _flag_table() -> Table:
 
 
 def _flag_fk() -> ForeignKeyConstraint:
-    (fk,) = (c for c in _flag_table().constraints if isinstance(c, ForeignKeyConstraint))
-    return fk
+    return foreign_key(_flag_table(), "assets")
 
 
 def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
@@ -179,17 +172,12 @@ def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
     # its flags) finishes before the rebuild starts instead of deadlocking with it.
     session.execute(text("LOCK TABLE assets IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(text("TRUNCATE asset_flags"))
-    session.execute(DropConstraint(_flag_fk()))
-    for index in table.indexes:
-        session.execute(DropIndex(index))
+    indexes_off(session, table, _flag_fk())
 
 
 def _finish_rebuild(session: Session, dialect: str) -> None:
-    table = _flag_table()
-    for index in sorted(table.indexes, key=lambda i: i.name or ""):
-        session.execute(CreateIndex(index))
-    if dialect != "sqlite":
-        session.execute(AddConstraint(_flag_fk()))
+    # SQLite re-created the table with its foreign key (_empty_flags_for_rebuild)
+    indexes_on(session, _flag_table(), _flag_fk() if dialect != "sqlite" else None)
 
 
 REBUILD_MIN_ASSETS = 10_000
