@@ -8,6 +8,7 @@ is the bulk reader (python-calamine by default, openpyxl read-only for compariso
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import shutil
@@ -320,26 +321,33 @@ class PiecewiseSheet:
                     self._tail = buf + fh.read()
                     return
                 cutter = _Cutter(self, common, part, head, prefix, rows_per_piece)
-                carry = seen = b""
-                while not self._stop.is_set():
-                    block = buf or fh.read(_BLOCK)
-                    buf = b""
-                    self._formulas(seen[-4096:] + block)
-                    seen = block
-                    data = carry + block
-                    end = data.find(cutter.end_tag)
-                    if end >= 0:
-                        cutter.feed(data[:end])
-                        self._tail = data[end:] + fh.read()
-                        break
-                    if not block:
-                        raise Invalid(f"worksheet {self.name} is cut short", sheet=self.name)
-                    # feed up to a tag's start, so that no tag is split between two feeds
-                    cut = data.rfind(b"<", 0, max(0, len(data) - len(cutter.end_tag)))
-                    cutter.feed(data[: max(cut, 0)])
-                    carry = data[max(cut, 0) :]
-                cutter.finish()
+                try:
+                    self._feed(fh, buf, cutter)
+                finally:
+                    cutter.abandon()
                 self._last_row = cutter.last_row
+
+    def _feed(self, fh: Any, buf: bytes, cutter: _Cutter) -> None:
+        """Stream the rows after the sheetData tag into the cutter; keep what follows them."""
+        carry = seen = b""
+        while not self._stop.is_set():
+            block = buf or fh.read(_BLOCK)
+            buf = b""
+            self._formulas(seen[-4096:] + block)
+            seen = block
+            data = carry + block
+            end = data.find(cutter.end_tag)
+            if end >= 0:
+                cutter.feed(data[:end])
+                self._tail = data[end:] + fh.read()
+                break
+            if not block:
+                raise Invalid(f"worksheet {self.name} is cut short", sheet=self.name)
+            # feed up to a tag's start, so that no tag is split between two feeds
+            cut = data.rfind(b"<", 0, max(0, len(data) - len(cutter.end_tag)))
+            cutter.feed(data[: max(cut, 0)])
+            carry = data[max(cut, 0) :]
+        cutter.finish()
 
     def _formulas(self, data: bytes) -> None:
         if b"<f" in data:
@@ -472,16 +480,28 @@ class _Cutter:
     def _last(self, data: bytes) -> None:
         at = data.rfind(self.row_tag)
         found = _ROW_NUMBER.match(data, at + len(self.row_tag), at + 400)
-        self.last_row = (
-            int(found.group(1)) - 1 if found else self.last_row + data.count(self.row_tag)
-        )
+        if found is None:
+            # rows without their number (r="…"): calamine would count each piece from row 1
+            raise Unnumbered
+        self.last_row = int(found.group(1)) - 1
 
     def finish(self) -> None:
         if self._zip is not None:
             self._close()
 
+    def abandon(self) -> None:
+        """Close a piece left half-written by an error (it is never loaded)."""
+        if self._zip is not None:
+            self._out.close()
+            self._zip.close()
+            self._zip = None
+
 
 AnySheet = Sheet | PiecewiseSheet
+
+
+class Unnumbered(Exception):
+    """The sheet's rows carry no row numbers, so it cannot be cut into pieces."""
 
 
 def _is_worksheet(name: str) -> bool:
@@ -502,10 +522,11 @@ def open_book(path: Path | str) -> Iterator[Callable[[str], AnySheet]]:
 
         def open_sheet(name: str) -> AnySheet:
             part, size = parts.get(name, ("", 0))
-            sheet: AnySheet
+            sheet: AnySheet | None = None
             if size > PIECEWISE_BYTES:
-                sheet = PiecewiseSheet(path, name, part)
-            else:
+                with contextlib.suppress(Unnumbered):  # such a sheet is read whole
+                    sheet = PiecewiseSheet(path, name, part)
+            if sheet is None:
                 # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine
                 # loads it
                 sheet = Sheet(book, name, pool.submit(uncached_formulas, path, name))

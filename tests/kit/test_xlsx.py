@@ -97,3 +97,29 @@ def test_a_sheet_without_rows_data_is_refused(
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     with pytest.raises(xlsx.Invalid), xlsx.open_book(broken) as open_sheet:
         open_sheet("电梯")
+
+
+def test_rows_without_numbers_are_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some writers leave out r="…" on rows and cells; calamine then counts rows from the top of
+    the XML, so such a sheet is not cut into pieces (their rows would restart at 1)."""
+    import re
+    import zipfile
+
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bare, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'(<(?:row|c)\b[^>]*?) r="[A-Z]*\d+"', rb"\1", data)
+            dst.writestr(info, data)
+    whole = _read(bare)
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    monkeypatch.setattr(xlsx, "PIECE_ROWS", 3)
+    with xlsx.open_book(bare) as open_sheet:
+        assert isinstance(open_sheet("电梯"), xlsx.Sheet)
+    assert _read(bare) == whole
+    assert set(tmp_path.glob("rr-sheet-*")) == set()
