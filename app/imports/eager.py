@@ -33,7 +33,7 @@ from app.imports.staging import Group, Previews, Stage
 from app.rules import service as rules_service
 
 STEP_ROWS = 100_000
-"""Rows of a group applied (and flagged) together: fewer steps cost fewer planned statements."""
+"""Rows of a group diffed and applied together: fewer steps cost fewer planned statements."""
 
 
 class ApplyWhileParsing:
@@ -111,10 +111,9 @@ class ApplyWhileParsing:
             raise self._error
 
     def finish(self) -> None:
-        """Apply the last rows, put the indexes back, flag the assets this import did not touch
-        and index the flags."""
-        for group in self.stage.groups.values():
-            self.stage._flush(group)
+        """Apply the last rows, put the ledger's indexes back, then write and index the whole
+        ledger's flags."""
+        self.stage.flush()
         self._drain()
         for gid, (lo, hi, _n) in list(self._pending.items()):
             self._step(self.stage.groups[gid], (lo, hi))

@@ -120,7 +120,7 @@ def _run_eager(
     stage: Stage,
     out: Outcome,
 ) -> Outcome:
-    """The job with ApplyWhileParsing: rows are applied and flagged while parsing goes on."""
+    """The job with ApplyWhileParsing: rows are applied while parsing goes on, the flags after."""
     started = time.perf_counter()
     change_set = open_change_set(session, principal, kind="import", batch_id=batch.id)
     writer = ApplyWhileParsing(

@@ -124,10 +124,14 @@ class Stage:
         if len(buf) >= CHUNK:
             self._flush(group)
 
-    def finish(self) -> None:
-        """Flush every buffer and give the planner statistics."""
+    def flush(self) -> None:
+        """Load (or hand to the sink) every buffered row."""
         for g in self.groups.values():
             self._flush(g)
+
+    def finish(self) -> None:
+        """Flush every buffer and give the planner statistics."""
+        self.flush()
         self.index()
         if self.postgres:
             self.conn.execute(text(f"ANALYZE {self.name}"))
