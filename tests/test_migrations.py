@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from app.config import ROOT
+from app.rules.models import category_key, region_key, rule_key
 
 
 def test_sqlite_upgrade_and_downgrade_keep_flags_and_references(tmp_path: Path) -> None:
@@ -44,6 +45,14 @@ def test_sqlite_upgrade_and_downgrade_keep_flags_and_references(tmp_path: Path) 
             text("SELECT length_m, in_service, earliest FROM asset_flags WHERE asset_id = 1")
         ).one()
         assert (float(row.length_m), bool(row.in_service), bool(row.earliest)) == (12.5, True, True)
+        keys = conn.execute(
+            text("SELECT region_key, category_key, rule_key FROM asset_flags WHERE asset_id = 1")
+        ).one()
+        assert tuple(keys) == (
+            region_key("410102"),
+            category_key("gas_pipe"),
+            rule_key("GAS-GREY-IRON"),
+        )
         fks = conn.execute(text("PRAGMA foreign_key_list(asset_flags)")).fetchall()
         assert [fk[2] for fk in fks] == ["assets"]
     command.downgrade(cfg, "0005")

@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     Date,
     Integer,
+    SmallInteger,
     String,
     and_,
     case,
@@ -54,6 +55,7 @@ from app.rules.conditions import (
     fields_used,
 )
 from app.rules.evaluate import ACTIVE_STATUSES, MAX_DAY, MAX_YEARS, MIN_DAY, SEVERITY
+from app.rules.models import category_key, rule_key
 from app.rules.packs import Pack, Rule
 
 
@@ -405,6 +407,7 @@ def rules_select(
                 case((n.known, dues[k]), else_=null()),
                 _missing_json(n, dialect),
                 case((earliest, true()), else_=false()),
+                literal(rule_key(rule.id), Integer()),
             ]
         )
         emits.append(or_(holds[k], not_(n.known)))
@@ -414,6 +417,8 @@ def rules_select(
         c.region_code,
         literal(pack.id, String()),
         literal(pack.version, String()),
+        literal(category_key(category), SmallInteger()),
+        cast(c.region_code, Integer()),
     ]
     tail = [
         _day(as_of),

@@ -35,7 +35,7 @@ from app.kit.bulk import foreign_key, indexes_off, indexes_on
 from app.kit.dates import today
 from app.rules.compile import rules_select
 from app.rules.evaluate import Flag, earliest_of_level, evaluate_asset
-from app.rules.models import AssetFlag, RulePackRecord
+from app.rules.models import AssetFlag, RulePackRecord, category_key, region_key, rule_key
 from app.rules.packs import Pack, Registry, Rule, get_registry
 
 log = logging.getLogger(__name__)
@@ -46,12 +46,15 @@ FLAG_COLUMNS = (
     "region_code",
     "pack_id",
     "pack_version",
+    "category_key",
+    "region_key",
     "rule_id",
     "level",
     "in_scope_on",
     "due_on",
     "missing",
     "earliest",
+    "rule_key",
     "as_of",
     "evaluated_at",
     "length_m",
@@ -91,6 +94,9 @@ def flag_row(
         "pack_id": pack_id,
         "pack_version": pack_version,
         "rule_id": flag.rule.id,
+        "category_key": category_key(asset.category),
+        "region_key": region_key(asset.region_code),
+        "rule_key": rule_key(flag.rule.id),
         "level": flag.level,
         "in_scope_on": flag.in_scope_on,
         "due_on": flag.due_on,
