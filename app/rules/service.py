@@ -235,9 +235,14 @@ def begin_rebuild(
     return run
 
 
-def insert_flags(session: Session, run: Run, scope: ColumnElement[bool]) -> int:
-    """Write the flags of the assets in `scope` (one INSERT … SELECT per pack and category);
-    their previous flags must be gone. Returns the number written."""
+def insert_flags(
+    session: Session,
+    run: Run,
+    scope: ColumnElement[bool],
+    categories: set[str] | None = None,
+) -> int:
+    """Write the flags of the assets in `scope` (one INSERT … SELECT per pack and category, of
+    `categories` when given); their previous flags must be gone. Returns the number written."""
     provinces = sorted(run.registry.by_province)
     flags = 0
     target = [getattr(AssetFlag, c) for c in FLAG_COLUMNS]
@@ -245,7 +250,8 @@ def insert_flags(session: Session, run: Run, scope: ColumnElement[bool]) -> int:
         pack_scope = _pack_scope(pack, provinces) & scope
         by_category: dict[str, list[Rule]] = {}
         for rule in pack.rules.values():
-            by_category.setdefault(rule.category, []).append(rule)
+            if categories is None or rule.category in categories:
+                by_category.setdefault(rule.category, []).append(rule)
         for rules in by_category.values():
             stmt = rules_select(
                 rules,

@@ -154,3 +154,55 @@ def test_a_failure_while_applying_leaves_everything_as_it_was(
         assert _flags(db) == before
         assert _shape(db) == shape
     assert real_insert is rules_service.insert_flags
+
+
+def test_a_category_new_to_the_ledger_goes_straight_into_it(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger has no gas pipes: the rows are copied into assets without staging or diff,
+    with the defaults, stamps, counts, previews and flags the staged path gives them."""
+    shape = _shape(db)
+    elevator = create(client, "elevator", asset_code="E-1")
+    staged: list[object] = []
+    real_copy = staging.Stage.copy
+
+    def copying(self: Any, group: Any, rows: Any) -> None:
+        staged.append(group.category)
+        real_copy(self, group, rows)
+
+    monkeypatch.setattr(staging.Stage, "copy", copying)
+    rows = _pipes(11)
+    rows[3][2] = None  # material left blank
+    rows.insert(5, ["P-BAD", "999999", "灰口铸铁", date(1990, 1, 1), 1])  # rejected
+    rows.insert(7, ["P-002", "410102", "灰口铸铁", date(1990, 1, 1), 1])  # repeated: rejected
+    body = run(client, db, sheet(rows, title="燃气管道"), dry_run=False)
+    assert body["status"] == "committed", body
+    counts = body["counts"]
+    assert (counts["created"], counts["updated"], counts["unchanged"], counts["rejected"]) == (
+        11,
+        0,
+        0,
+        2,
+    )
+    assert staged == []  # nothing went through the staging table
+    written = _flags(db)
+    assert {code for code, *_ in written} >= {"P-000", "P-010"}
+    with db() as s, s.begin():
+        rules_service.evaluate_ledger(s)
+    assert _flags(db) == written
+    assert _shape(db) == shape
+    with db() as s:
+        pipes = s.scalars(select(Asset).where(Asset.category == "gas_pipe")).all()
+        assert len(pipes) == 11
+        assert {(a.status, a.last_batch_id) for a in pipes} == {("in_service", body["id"])}
+        assert all(a.surveyed_on is not None and a.created_at is not None for a in pipes)
+        previews = s.scalars(
+            select(ImportRow)
+            .where(ImportRow.batch_id == body["id"], ImportRow.action == "create")
+            .order_by(ImportRow.row)
+        ).all()
+        assert previews[0].asset_code == "P-000"
+        assert len(previews) == 11
+        assert s.get(Asset, elevator["id"]) is not None
+    again = run(client, db, sheet(rows, title="燃气管道"), dry_run=False)
+    assert (again["counts"]["unchanged"], again["counts"]["rejected"]) == (11, 2)
