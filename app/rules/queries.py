@@ -416,17 +416,20 @@ def stats(
     as_of: date,
 ) -> dict[str, Any]:
     """Assets, quantities and overdue counts by region × category × level × due year, plus gaps."""
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         # the per-asset grouping of a province (~300k flags per million assets) sorts or hashes
         # in memory instead of spilling to disk at the default 4 MB
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     region_key = func.substr(AssetFlag.region_code, 1, PREFIX_LEN[group_by])
     conds = [scope_clause(principal, AssetFlag.region_code, AssetFlag.category)]
     if region:
-        # the same range as numbers, which the region_key index serves
-        lo, hi = region_key_range(region)
         conds.append(region_prefix_clause(AssetFlag.region_code, region))
-        conds.append(AssetFlag.region_key.between(lo, hi - 1))
+        if postgres:
+            # the same range as numbers, which the region_key index serves: one province of
+            # 3.7M flags 767 ms, against 1,181 ms without; SQLite is faster without (507 / 598 ms)
+            lo, hi = region_key_range(region)
+            conds.append(AssetFlag.region_key.between(lo, hi - 1))
     if category:
         conds.append(AssetFlag.category == category)
     # one row per asset and level: its earliest-due flag of that level (marked at evaluation),
