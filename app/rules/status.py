@@ -19,7 +19,7 @@ def flag_statuses(
     session: Session, asset_ids: Iterable[int], as_of: date | None = None
 ) -> dict[int, str]:
     """mandatory > assess > encouraged > none for each asset, as evaluate.asset_status decides it,
-    with one aggregate over the assets' flags (ix_asset_flags_asset_id).
+    with one aggregate over the assets' flags (ix_asset_flags_asset_id_rule_id).
 
     Derived on read rather than stored on the asset: keeping a stored copy meant rewriting every
     asset row after each evaluation (20 s of a million-row import)."""
