@@ -247,11 +247,11 @@ def _cursor_values(cols: list[Any], values: list[Any]) -> list[Any]:
     """A due-list cursor's values as the sort columns' types: a date, and numbers."""
     out: list[Any] = []
     for c, v in zip(cols, values, strict=True):
-        if c is AssetFlag.due_on and isinstance(v, str):
+        if c is AssetFlag.due_on:
             try:
                 out.append(date.fromisoformat(v))
                 continue
-            except ValueError:
+            except (TypeError, ValueError):
                 pass
         elif type(v) is int:
             out.append(v)

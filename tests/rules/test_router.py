@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 
+from app.kit.pagination import encode_cursor
 from tests.factories import create
 
 AS_OF = "2026-11-29"
@@ -221,6 +222,20 @@ class TestDueList:
             if not cursor:
                 break
         assert seen == full
+
+    def test_a_cursor_of_other_types_is_422(self, client: TestClient) -> None:
+        """A cursor carries a date and numbers; one with a region code as text (as cursors
+        made before the keyed indexes did) or a damaged date is refused, not a 500."""
+        for sort, values in (
+            ("region", ["410102", "2027-12-31", 5]),
+            ("category", [1, "2027-13-45", 5]),
+            ("due_on", ["2027-12-31", "5"]),
+            ("due_on", [20271231, 5]),
+        ):
+            params = {"sort": sort, "cursor": encode_cursor(values)}
+            resp = client.get("/api/v1/due", params=params)
+            assert resp.status_code == 422, (sort, values, resp.text)
+            assert resp.json()["field"] == "cursor"
 
     def test_bad_parameters_are_422(self, client: TestClient) -> None:
         for params in (
