@@ -35,7 +35,7 @@ from app.kit.bulk import foreign_key, indexes_off, indexes_on
 from app.kit.dates import today
 from app.rules.compile import rules_select
 from app.rules.evaluate import Flag, earliest_of_level, evaluate_asset
-from app.rules.models import AssetFlag, RulePackRecord, category_key, region_key, rule_key
+from app.rules.models import AssetFlag, RulePackRecord
 from app.rules.packs import Pack, Registry, Rule, get_registry
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def facts_of(asset: Asset) -> dict[str, Any]:
 def flag_row(
     asset: Asset, pack_id: str, pack_version: str, flag: Flag, as_of: date, earliest: bool
 ) -> dict[str, Any]:
+    """A flag's row (its region, category and rule keys come from the column defaults)."""
     return {
         "asset_id": asset.id,
         "category": asset.category,
@@ -94,9 +95,6 @@ def flag_row(
         "pack_id": pack_id,
         "pack_version": pack_version,
         "rule_id": flag.rule.id,
-        "category_key": category_key(asset.category),
-        "region_key": region_key(asset.region_code),
-        "rule_key": rule_key(flag.rule.id),
         "level": flag.level,
         "in_scope_on": flag.in_scope_on,
         "due_on": flag.due_on,

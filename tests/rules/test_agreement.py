@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.assets.models import Asset
 from app.assets.spec import CATEGORIES, choices_for, fields_for
 from app.rules.evaluate import asset_status, earliest_of_level, evaluate_asset
-from app.rules.models import AssetFlag
+from app.rules.models import AssetFlag, category_key, region_key, rule_key
 from app.rules.packs import get_registry
 from app.rules.queries import flag_view
 from app.rules.service import evaluate_ledger, facts_of
@@ -117,6 +117,12 @@ def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
     )
     out = set()
     for code, f in rows:
+        # the numbers the due list's indexes lead with stand for the texts
+        assert (f.region_key, f.category_key, f.rule_key) == (
+            region_key(f.region_code),
+            category_key(f.category),
+            rule_key(f.rule_id),
+        )
         out.add(
             (
                 code,
