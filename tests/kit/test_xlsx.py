@@ -3,6 +3,9 @@ whole gives, with the original row and column indexes, and leaves no pieces behi
 
 from __future__ import annotations
 
+import re
+import zipfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -83,17 +86,10 @@ def test_a_reader_that_stops_early_leaves_no_pieces(
 def test_a_sheet_without_rows_data_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import zipfile
-
     path = tmp_path / "survey.xlsx"
     _workbook(path)
     broken = tmp_path / "broken.xlsx"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.split(b"<sheetData>")[0] + b"</worksheet>"
-            dst.writestr(info, data)
+    _rewrite_sheet(path, broken, lambda xml: xml.split(b"<sheetData>")[0] + b"</worksheet>")
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     with pytest.raises(xlsx.Invalid), xlsx.open_book(broken) as open_sheet:
         open_sheet("电梯")
@@ -104,18 +100,11 @@ def test_rows_without_numbers_are_read_whole(
 ) -> None:
     """Some writers leave out r="…" on rows and cells; calamine then counts rows from the top of
     the XML, so such a sheet is not cut into pieces (their rows would restart at 1)."""
-    import re
-    import zipfile
-
     path = tmp_path / "survey.xlsx"
     _workbook(path)
     bare = tmp_path / "bare.xlsx"
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bare, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(rb'(<(?:row|c)\b[^>]*?) r="[A-Z]*\d+"', rb"\1", data)
-            dst.writestr(info, data)
+    numbers = re.compile(rb'(<(?:row|c)\b[^>]*?) r="[A-Z]*\d+"')
+    _rewrite_sheet(path, bare, lambda xml: numbers.sub(rb"\1", xml))
     whole = _read(bare)
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     monkeypatch.setattr(xlsx, "PIECE_ROWS", 3)
@@ -123,3 +112,13 @@ def test_rows_without_numbers_are_read_whole(
         assert isinstance(open_sheet("电梯"), xlsx.Sheet)
     assert _read(bare) == whole
     assert set(tmp_path.glob("rr-sheet-*")) == set()
+
+
+def _rewrite_sheet(path: Path, dest: Path, change: Callable[[bytes], bytes]) -> None:
+    """A copy of the workbook at `path` whose first sheet's XML is changed by `change`."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(dest, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            dst.writestr(info, data)
