@@ -175,6 +175,11 @@ def main() -> int:
         action="store_true",
         help="skip evaluate_ledger (the rules engine's own stage) to time the import's stages",
     )
+    parser.add_argument(
+        "--first-only",
+        action="store_true",
+        help="time the first import only (no re-import, no edited copy): for A/B comparisons",
+    )
     parser.add_argument("--stage", choices=["import"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -203,6 +208,8 @@ def main() -> int:
     if not edited.exists():
         generate(args.rows, edited, edit_every=10)
     files = {"first import": path, "re-import (unchanged)": path, "every 10th row edited": edited}
+    if args.first_only:
+        files = {"first import": path}
     results: dict[str, list[dict[str, float]]] = {label: [] for label in files}
     for run in range(args.runs):
         reset(url)

@@ -12,7 +12,7 @@ from app.errors import Invalid, TooLarge
 from app.imports.headers import NOTES_SHEETS, SheetLayout, find_header, layout, sheet_category
 from app.imports.rows import Accepted, Rejected, RowMapper
 from app.kit.values import norm
-from app.kit.xlsx import AnySheet, peek
+from app.kit.xlsx import AnySheet, Uncached, peek
 
 PROGRESS_EVERY = 20_000
 
@@ -86,7 +86,7 @@ def sheet_rows(
     sheet: AnySheet,
     mapper: RowMapper,
     tick: Callable[[int], None],
-    uncached: set[tuple[int, int]],
+    uncached: Uncached,
 ) -> Iterator[tuple[Accepted | Rejected | None, int, list[Any]]]:
     """Map every data row below the header (with its cells); uncached formula cells are errors."""
     fills = _merged_fills(sheet, mapper.layout.header_row)
@@ -139,12 +139,12 @@ def _fill(
 def _formula_errors(
     result: Accepted | Rejected,
     row: tuple[int, int, list[Any]],
-    uncached: set[tuple[int, int]],
+    uncached: Uncached,
     mapper: RowMapper,
 ) -> Accepted | Rejected:
     """Add an error for every never-calculated formula cell of the row."""
     index, first_col, values = row
-    cols = sorted(c for r, c in uncached if r == index)
+    cols = sorted(uncached.get(index, ()))
     if not cols:
         return result
     errors = [

@@ -185,12 +185,23 @@ _FORMULA_NO_VALUE = re.compile(
 )
 
 
-def uncached_formulas(path: Path, sheet_name: str) -> set[tuple[int, int]]:
-    """(row, col) 0-based of formula cells that carry no cached value (never calculated).
+Uncached = dict[int, set[int]]
+"""Formula cells that carry no cached value (never calculated): 0-based row → 0-based columns
+(by row, so that checking a row costs the same however many such cells the sheet has)."""
+
+
+def _add_uncached(found: Uncached, data: bytes) -> None:
+    if b"<f" in data:
+        for c, r in _FORMULA_NO_VALUE.findall(data):
+            found.setdefault(int(r) - 1, set()).add(_col_index(c.decode()))
+
+
+def uncached_formulas(path: Path, sheet_name: str) -> Uncached:
+    """The sheet's formula cells without a cached value (Uncached).
 
     The sheet XML is streamed in chunks, so a large sheet is never held in memory.
     """
-    found: set[tuple[int, int]] = set()
+    found: Uncached = {}
     with zipfile.ZipFile(path) as zf:
         part = next((p for n, p, _h in _sheet_targets(zf) if n == sheet_name), None)
         if part is None:
@@ -199,9 +210,7 @@ def uncached_formulas(path: Path, sheet_name: str) -> set[tuple[int, int]]:
             tail = b""
             while chunk := fh.read(1 << 22):
                 data = tail + chunk
-                if b"<f" in data:
-                    for c, r in _FORMULA_NO_VALUE.findall(data):
-                        found.add((int(r) - 1, _col_index(c.decode())))
+                _add_uncached(found, data)
                 tail = data[-4096:]
     return found
 
@@ -209,7 +218,7 @@ def uncached_formulas(path: Path, sheet_name: str) -> set[tuple[int, int]]:
 class Sheet:
     """An opened worksheet: its merged ranges, its height and a stream of its rows."""
 
-    def __init__(self, book: Any, name: str, uncached: Future[set[tuple[int, int]]]) -> None:
+    def __init__(self, book: Any, name: str, uncached: Future[Uncached]) -> None:
         started = time.perf_counter()
         self._sheet = book.get_sheet_by_name(name)
         self.load_seconds = time.perf_counter() - started
@@ -223,8 +232,8 @@ class Sheet:
         self._uncached = uncached
 
     @property
-    def uncached(self) -> set[tuple[int, int]]:
-        """(row, col) of formula cells without a cached value (uncached_formulas)."""
+    def uncached(self) -> Uncached:
+        """Formula cells without a cached value (uncached_formulas)."""
         return self._uncached.result()
 
     def rows(self) -> Iterator[tuple[int, int, list[Any]]]:
@@ -270,7 +279,7 @@ class PiecewiseSheet:
         self._pieces: queue.Queue[Path | None] = queue.Queue()
         self._loaded: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
-        self.uncached: set[tuple[int, int]] = set()
+        self.uncached: Uncached = {}
         self._tail = b""
         self._last_row = -1
         splitter = threading.Thread(
@@ -333,7 +342,7 @@ class PiecewiseSheet:
         while not self._stop.is_set():
             block = buf or fh.read(_BLOCK)
             buf = b""
-            self._formulas(seen[-4096:] + block)
+            _add_uncached(self.uncached, seen[-4096:] + block)
             seen = block
             data = carry + block
             end = data.find(cutter.end_tag)
@@ -348,11 +357,6 @@ class PiecewiseSheet:
             cutter.feed(data[: max(cut, 0)])
             carry = data[max(cut, 0) :]
         cutter.finish()
-
-    def _formulas(self, data: bytes) -> None:
-        if b"<f" in data:
-            for c, r in _FORMULA_NO_VALUE.findall(data):
-                self.uncached.add((int(r) - 1, _col_index(c.decode())))
 
     # --- loader thread ------------------------------------------------------------------------
 

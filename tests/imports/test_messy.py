@@ -239,6 +239,22 @@ def test_formulas_use_cached_values_and_uncalculated_ones_are_row_errors(
     assert body["errors"][0]["column"] == "长度(米)"
 
 
+def test_a_column_of_uncalculated_formulas_rejects_each_of_its_rows(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """A workbook written by a script (openpyxl stores no results) with a formula in every row:
+    each row is checked against its own formula cells, not against the whole sheet's."""
+    rows = [["管段编号", "行政区划代码", "长度(米)"]]
+    rows += [[f"G-{i}", "410102", f"={i}*2"] for i in range(2000)]
+    rows += [["G-ok", "410102", 35]]
+    body = run(client, db, sheet(rows, title="燃气管道"), dry_run=False)
+    assert body["counts"]["rejected"] == 2000
+    assert body["counts"]["created"] == 1
+    first = body["errors"][0]
+    assert (first["row"], first["column"]) == (2, "长度(米)")
+    assert "公式" in first["message"]
+
+
 def test_dry_run_writes_nothing_then_commit_applies(
     client: TestClient, db: sessionmaker[Session]
 ) -> None:

@@ -46,15 +46,19 @@ def _cells(rows: list[tuple[int, int, list[object]]]) -> dict[tuple[int, int], o
     return {(i, c + k): v for i, c, r in rows for k, v in enumerate(r) if v not in ("", None)}
 
 
-@pytest.mark.parametrize("rows_per_piece", [1, 3, 16, 1000])
+@pytest.mark.parametrize(
+    ("rows_per_piece", "block"), [(1, 1 << 22), (3, 1 << 22), (3, 97), (16, 1000), (1000, 1 << 22)]
+)
 def test_pieces_read_like_the_whole_sheet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_piece: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_piece: int, block: int
 ) -> None:
+    """`block`: bytes inflated at a time; small blocks cut tags and the end of the rows apart."""
     path = tmp_path / "survey.xlsx"
     _workbook(path)
     whole = _read(path)
     monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
     monkeypatch.setattr(xlsx, "PIECE_ROWS", rows_per_piece)
+    monkeypatch.setattr(xlsx, "_BLOCK", block)
     before = set(tmp_path.glob("rr-sheet-*"))
     with xlsx.open_book(path) as open_sheet:
         sheet = open_sheet("电梯")
@@ -64,7 +68,7 @@ def test_pieces_read_like_the_whole_sheet(
     assert [i for i, _c, _r in pieces[0]] == list(range(len(pieces[0])))
     assert pieces[1:] == whole[1:]
     assert pieces[1] == [((0, 0), (0, 3)), ((29, 1), (32, 1))]
-    assert pieces[2] == {(19, 4)}
+    assert pieces[2] == {19: {4}}
     assert pieces[3] == 60
     assert set(tmp_path.glob("rr-sheet-*")) == before
 
