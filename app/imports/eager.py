@@ -77,6 +77,8 @@ class ApplyWhileParsing:
         """Categories of the new assets above _top."""
         self._waiting = 0
         self._ledger_categories: set[str] = set()
+        self.after_commit: list[str] = []
+        """Statements for the worker to run once the job has committed (rules_service.settle)."""
 
     def start(self) -> None:
         """Lock and strip the ledger and the flags (on the caller's thread), then start writing."""
@@ -184,15 +186,20 @@ class ApplyWhileParsing:
         started = time.perf_counter()
         self.stage.put_indexes_back()
         if self.counts[0] + self.counts[1]:
-            # planner statistics for the grown ledger (autovacuum cannot see it before commit)
-            self.session.execute(text("ANALYZE assets"))
+            # planner statistics for the grown ledger (autovacuum cannot see it before commit),
+            # before the flags of the assets it had are written; with none, after the commit
+            if self._ledger_top:
+                self.session.execute(text("ANALYZE assets"))
+            else:
+                self.after_commit.append("ANALYZE assets")
         self.timings["apply"] += time.perf_counter() - started
         started = time.perf_counter()
         assert self._run is not None
         # the assets that were in the ledger before (updated or not); the new ones have theirs
         scope = Asset.id <= self._ledger_top
         flags = self._flags + rules_service.insert_flags(self.session, self._run, scope)
-        rules_service.finish_rebuild(self.session, self._run, flags)
+        rules_service.finish_rebuild(self.session, self._run, flags, settle_later=True)
+        self.after_commit += rules_service.AFTER_REBUILD
         self.timings["flags"] += time.perf_counter() - started
 
     def abort(self) -> None:

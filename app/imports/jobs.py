@@ -50,6 +50,8 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     sheets: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    after_commit: list[str] = field(default_factory=list)
+    """Statements the worker runs after the job's commit (rules_service.settle)."""
 
 
 def run_job(
@@ -137,6 +139,7 @@ def _run_eager(
     out.created, out.updated, out.unchanged = writer.counts
     out.rejected = len(rejects)
     out.applied = True
+    out.after_commit = writer.after_commit
     _record(session, principal, batch.id, out)
     read = out.timings.get("read", 0.0)
     out.timings["parse"] = parsed - started - read

@@ -11,10 +11,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Account
@@ -26,6 +27,7 @@ from app.imports import files
 from app.imports.jobs import ERRORS_SHOWN, Outcome, run_job
 from app.imports.models import ImportBatch, ImportRow
 from app.kit.timestamps import as_utc
+from app.rules import service as rules_service
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -109,7 +111,23 @@ def run_batch(
         return None
     if batch.status != "validated":
         files.remove(batch_id)
+    if out.after_commit:
+        _settle(factory, batch_id, out)
     return out
+
+
+def _settle(factory: sessionmaker[Session], batch_id: int, out: Outcome) -> None:
+    """After the commit (the batch is already committed for its readers): what the job left for
+    then. A failure here changes nothing the import wrote; the next worker start retries it."""
+    started = time.perf_counter()
+    try:
+        with factory() as s:
+            engine = s.get_bind()
+        assert isinstance(engine, Engine)
+        rules_service.settle(engine, out.after_commit)
+    except Exception:
+        log.exception("settling import batch %s", batch_id)
+    out.timings["settle"] = time.perf_counter() - started
 
 
 def _finish(batch: ImportBatch, out: Outcome) -> None:
@@ -143,10 +161,12 @@ def _fail(factory: sessionmaker[Session], batch_id: int, message: str) -> None:
 
 
 def recover(factory: sessionmaker[Session]) -> int:
-    """Mark failed the running batches whose worker is gone (dead local pid or stale heartbeat)."""
+    """Mark failed the running batches whose worker is gone (dead local pid or stale heartbeat),
+    and finish settling a committed import whose worker stopped before (_settle)."""
     now = utcnow()
     failed = 0
     with factory() as s, s.begin():
+        engine = s.get_bind()
         for batch in s.scalars(select(ImportBatch).where(ImportBatch.status == "running")):
             beat = as_utc(batch.heartbeat_at or now)
             if _alive(batch.worker) and beat > now - STALE_AFTER:
@@ -156,6 +176,8 @@ def recover(factory: sessionmaker[Session]) -> int:
                 "interrupted: the worker stopped (restart or crash); the ledger is unchanged"
             )
             failed += 1
+    assert isinstance(engine, Engine)
+    rules_service.settle_leftovers(engine)
     return failed
 
 

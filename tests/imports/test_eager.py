@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
 from app.audit.models import Change, ChangeSet
-from app.imports import eager, jobs, staging
+from app.imports import eager, jobs, staging, worker
 from app.imports.models import ImportRow
 from app.rules import service as rules_service
 from app.rules.models import AssetFlag
@@ -69,6 +69,15 @@ def _shape(db: sessionmaker[Session]) -> tuple[Any, ...]:
         )
 
 
+def _flag_fk_checked(db: sessionmaker[Session]) -> bool:
+    with db() as s:
+        checked: bool = s.scalar(
+            text("SELECT convalidated FROM pg_constraint WHERE conname = :name"),
+            {"name": rules_service.FLAG_FK_NAME},
+        )
+        return checked
+
+
 def test_rows_applied_while_parsing_match_the_staged_path(
     client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,6 +104,7 @@ def test_rows_applied_while_parsing_match_the_staged_path(
         1,
     )
     assert len(steps) >= 5  # applied in steps of 3 rows, while parsing went on
+    assert _flag_fk_checked(db)  # added NOT VALID, checked after the commit
     written = _flags(db)
     assert {code for code, *_ in written} >= {"KEEP", "P-000", "P-004", "P-019"}
     # what the whole-ledger evaluation writes is what was written while parsing
@@ -206,3 +216,21 @@ def test_a_category_new_to_the_ledger_goes_straight_into_it(
         assert s.get(Asset, elevator["id"]) is not None
     again = run(client, db, sheet(rows, title="燃气管道"), dry_run=False)
     assert (again["counts"]["unchanged"], again["counts"]["rejected"]) == (11, 2)
+
+
+def test_a_flag_key_left_unchecked_is_checked_when_a_worker_starts(
+    db: sessionmaker[Session],
+) -> None:
+    """A worker that stopped between an import's commit and its settle left the flags' foreign
+    key NOT VALID (still enforced for new rows): the next worker start checks it."""
+    with db() as s, s.begin():
+        s.execute(text(f"ALTER TABLE asset_flags DROP CONSTRAINT {rules_service.FLAG_FK_NAME}"))
+        s.execute(
+            text(
+                f"ALTER TABLE asset_flags ADD CONSTRAINT {rules_service.FLAG_FK_NAME} "
+                "FOREIGN KEY (asset_id) REFERENCES assets (id) ON DELETE CASCADE NOT VALID"
+            )
+        )
+    assert not _flag_fk_checked(db)
+    worker.recover(db)
+    assert _flag_fk_checked(db)
