@@ -3,8 +3,10 @@ category (`rules_select`), whose condition trees are computed level by level (`l
 
 Every node becomes (known, start, end, missing) SQL expressions: `known` is false when the result
 depends on a missing fact, [start, end) is the span of dates on which the condition holds, and
-`missing` lists the absent facts as JSON text fragments. Dates use the same sentinels as the
-Python evaluator (0001-01-01, 9999-12-31) so both agree to the day.
+`missing` is the set of absent facts as a bit mask (Bits: one bit per field the statement's rules
+read; spelled out as a JSON list, in name order like the Python evaluator's, only on the flags
+that cannot be decided). Dates use the same sentinels as the Python evaluator (0001-01-01,
+9999-12-31) so both agree to the day.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     Integer,
     SmallInteger,
@@ -140,7 +143,7 @@ class SqlNode:
     known: ColumnElement[bool]
     start: ColumnElement[date]
     end: ColumnElement[date]
-    missing: ColumnElement[str]
+    missing: ColumnElement[int]
 
 
 Col = Callable[[str], Any]
@@ -155,18 +158,40 @@ def _text(value: str) -> ColumnElement[str]:
     return literal(value, String())
 
 
-def _missing_if(condition: ColumnElement[bool], names: list[str]) -> ColumnElement[str]:
-    fragment = "".join(f'"{n}",' for n in names)
-    return case((condition, _text(fragment)), else_=_text(""))
+Bits = dict[str, int]
+"""A statement's fields, each with its bit in the `missing` masks (fields in name order)."""
+
+NONE_MISSING = literal_column("0", BigInteger())
+
+
+def field_bits(roots: list[Node]) -> Bits:
+    names = sorted(set().union(*(fields_used(r) for r in roots)))
+    assert len(names) < 63, "a statement's rules read too many fields for a bit mask"
+    return {name: 1 << i for i, name in enumerate(names)}
+
+
+def _mask(value: int) -> ColumnElement[int]:
+    return literal_column(str(value), BigInteger())
+
+
+def _or(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[int]:
+    return a.op("|", return_type=BigInteger())(b)
+
+
+def _missing_if(condition: ColumnElement[bool], names: list[str], bits: Bits) -> ColumnElement[int]:
+    mask = 0
+    for name in names:
+        mask |= bits[name]
+    return case((condition, _mask(mask)), else_=NONE_MISSING)
 
 
 def _static(
-    truth: ColumnElement[bool], known: ColumnElement[bool], missing: ColumnElement[str]
+    truth: ColumnElement[bool], known: ColumnElement[bool], missing: ColumnElement[int]
 ) -> SqlNode:
     return SqlNode(known, case((truth, MIN), else_=MAX), MAX, missing)
 
 
-def _sql_cmp(node: Cmp, _col: Col) -> SqlNode:
+def _sql_cmp(node: Cmp, _col: Col, bits: Bits) -> SqlNode:
     col = _col(node.field)
     value = node.value
     if node.field in NULL_MEANS:
@@ -183,11 +208,11 @@ def _sql_cmp(node: Cmp, _col: Col) -> SqlNode:
     }
     truth = ops[node.op]()
     if node.field in NULL_MEANS:
-        return _static(truth, true(), _text(""))
+        return _static(truth, true(), NONE_MISSING)
     if node.field in NULL_DECIDED:
-        return _static(and_(_col(node.field).is_not(None), truth), true(), _text(""))
+        return _static(and_(_col(node.field).is_not(None), truth), true(), NONE_MISSING)
     absent = _col(node.field).is_(None)
-    return _static(truth, not_(absent), _missing_if(absent, [node.field]))
+    return _static(truth, not_(absent), _missing_if(absent, [node.field], bits))
 
 
 def _sql_years(spec: Years, _col: Col) -> ColumnElement[int] | None:
@@ -201,16 +226,16 @@ def _sql_years(spec: Years, _col: Col) -> ColumnElement[int] | None:
     return func.coalesce(col, lookup)
 
 
-def _sql_age(node: Age, _col: Col) -> SqlNode:
+def _sql_age(node: Age, _col: Col, bits: Bits) -> SqlNode:
     cols = [_col(b) for b in node.basis]
     basis = cols[0] if len(cols) == 1 else func.coalesce(*cols)
     years = _sql_years(node.years, _col)
     assert years is not None
     basis_absent = basis.is_(None)
     years_absent = years.is_(None) if node.years.field else false()
-    missing = _missing_if(basis_absent, list(node.basis))
+    missing = _missing_if(basis_absent, list(node.basis), bits)
     if node.years.field:
-        missing = missing + _missing_if(years.is_(None), [node.years.field])
+        missing = _or(missing, _missing_if(years.is_(None), [node.years.field], bits))
     crossing = case((years > MAX_YEARS, MAX), else_=add_years(basis, years))
     known = and_(not_(basis_absent), not_(years_absent))
     if node.below:
@@ -218,18 +243,21 @@ def _sql_age(node: Age, _col: Col) -> SqlNode:
     return SqlNode(known, crossing, MAX, missing)
 
 
-def _sql_date_passed(node: DatePassed, _col: Col) -> SqlNode:
+def _sql_date_passed(node: DatePassed, _col: Col, bits: Bits) -> SqlNode:
     col = _col(node.field)
     start = case((col.is_(None), MAX), (col >= MAX, MAX), else_=next_day(col))
     if node.field in NULL_DECIDED:
-        return SqlNode(true(), start, MAX, _text(""))
-    return SqlNode(col.is_not(None), start, MAX, _missing_if(col.is_(None), [node.field]))
+        return SqlNode(true(), start, MAX, NONE_MISSING)
+    return SqlNode(col.is_not(None), start, MAX, _missing_if(col.is_(None), [node.field], bits))
 
 
-def _concat_missing(children: list[SqlNode]) -> ColumnElement[str]:
-    out: ColumnElement[str] = _text("")
+def _union_missing(children: list[SqlNode]) -> ColumnElement[int]:
+    """The facts missing from the undecided children (bitwise or: a union without text)."""
+    out: ColumnElement[int] | None = None
     for c in children:
-        out = out + case((c.known, _text("")), else_=c.missing)
+        part = case((c.known, NONE_MISSING), else_=c.missing)
+        out = part if out is None else _or(out, part)
+    assert out is not None
     return out
 
 
@@ -238,7 +266,7 @@ def _sql_all(children: list[SqlNode]) -> SqlNode:
     known = or_(any_empty, and_(*(c.known for c in children)))
     start = case((any_empty, MAX), else_=greatest(*(c.start for c in children)))
     end = case((any_empty, MAX), else_=least(*(c.end for c in children)))
-    missing = case((known, _text("")), else_=_concat_missing(children))
+    missing = case((known, NONE_MISSING), else_=_union_missing(children))
     return SqlNode(known, start, end, missing)
 
 
@@ -247,7 +275,7 @@ def _sql_any(children: list[SqlNode]) -> SqlNode:
     known = or_(*holds, and_(*(c.known for c in children)))
     start = least(*(case((h, c.start), else_=MAX) for h, c in zip(holds, children, strict=True)))
     end = greatest(*(case((h, c.end), else_=MIN) for h, c in zip(holds, children, strict=True)))
-    missing = case((known, _text("")), else_=_concat_missing(children))
+    missing = case((known, NONE_MISSING), else_=_union_missing(children))
     return SqlNode(known, start, end, missing)
 
 
@@ -259,17 +287,17 @@ def _children(node: Node) -> tuple[Node, ...]:
     return ()
 
 
-def _node_sql(node: Node, kids: list[SqlNode], col: Col) -> SqlNode:
+def _node_sql(node: Node, kids: list[SqlNode], col: Col, bits: Bits) -> SqlNode:
     """One node over its children's already-computed expressions (or, for leaves, columns)."""
     if isinstance(node, Cmp):
-        return _sql_cmp(node, col)
+        return _sql_cmp(node, col, bits)
     if isinstance(node, IsNull):
         c = col(node.field)
-        return _static(c.is_(None) if node.null else c.is_not(None), true(), _text(""))
+        return _static(c.is_(None) if node.null else c.is_not(None), true(), NONE_MISSING)
     if isinstance(node, Age):
-        return _sql_age(node, col)
+        return _sql_age(node, col, bits)
     if isinstance(node, DatePassed):
-        return _sql_date_passed(node, col)
+        return _sql_date_passed(node, col, bits)
     if isinstance(node, All):
         return _sql_all(kids)
     if isinstance(node, AnyOf):
@@ -283,7 +311,7 @@ def _layer_col(layer: Subquery) -> Col:
 
 
 def layered(
-    roots: list[Node], keep: list[str], where: list[ColumnElement[bool]]
+    roots: list[Node], keep: list[str], where: list[ColumnElement[bool]], bits: Bits
 ) -> tuple[Subquery, list[SqlNode]]:
     """Conditions as a stack of subqueries, one per tree level: level h computes the nodes of
     height h once per asset, as columns, from the columns of level h-1.
@@ -323,7 +351,7 @@ def layered(
         live = [n for n in order if height[n] <= h < needed_until[n]]
         for n in live:
             own = height[n] == h
-            sql = _node_sql(n, [refs[k] for k in _children(n)], col) if own else refs[n]
+            sql = _node_sql(n, [refs[k] for k in _children(n)], col, bits) if own else refs[n]
             p = name[n]
             columns += [
                 sql.known.label(f"{p}_k"),
@@ -342,8 +370,13 @@ def layered(
     return layer, [refs[r] for r in roots]
 
 
-def _missing_json(node: SqlNode, dialect: str) -> ColumnElement[Any]:
-    text = _text("[") + func.rtrim(node.missing, ",") + _text("]")
+def _missing_json(node: SqlNode, dialect: str, fields: list[str], bits: Bits) -> ColumnElement[Any]:
+    """The missing facts as a JSON list in name order (evaluated for undecided flags only)."""
+    names: ColumnElement[str] = _text("")
+    for name in sorted(set(fields)):
+        has = node.missing.op("&", return_type=BigInteger())(_mask(bits[name])) != 0
+        names = names + case((has, _text(f'"{name}",')), else_=_text(""))
+    text = _text("[") + func.rtrim(names, ",") + _text("]")
     if dialect == "sqlite":
         return case((node.known, null()), else_=type_coerce(func.json(text), JSON()))
     return case((node.known, null()), else_=cast(text, JSON()))
@@ -377,7 +410,8 @@ def rules_select(
     for rule in rules:
         keep += [f for f in fields_used(rule.when) if f not in keep]
     where = [Asset.category == category, Asset.status.in_(ACTIVE_STATUSES), scope]
-    src, roots = layered([r.when for r in rules], keep, where)
+    bits = field_bits([r.when for r in rules])
+    src, roots = layered([r.when for r in rules], keep, where, bits)
     c = src.c
     columns: list[list[ColumnElement[Any]]] = []
     emits: list[ColumnElement[bool]] = []
@@ -405,7 +439,7 @@ def rules_select(
                 case((n.known, _text(rule.level)), else_=_text("unknown")),
                 case((n.known, in_scope), else_=null()),
                 case((n.known, dues[k]), else_=null()),
-                _missing_json(n, dialect),
+                _missing_json(n, dialect, fields_used(rule.when), bits),
                 case((earliest, true()), else_=false()),
                 literal(rule_key(rule.id), Integer()),
             ]

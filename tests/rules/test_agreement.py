@@ -131,7 +131,7 @@ def _sql_flags(session: Session) -> set[tuple[Any, ...]]:
                 f.level,
                 f.in_scope_on,
                 f.due_on,
-                tuple(sorted(set(f.missing or ()))),
+                tuple(f.missing or ()),  # named once each, in name order, as in Python
                 f.earliest,
             )
         )
