@@ -182,12 +182,9 @@ def _empty_flags_for_rebuild(session: Session, dialect: str) -> None:
 
 def _finish_rebuild(session: Session, dialect: str, *, validate: bool = True) -> None:
     # SQLite re-created the table with its foreign key (_empty_flags_for_rebuild)
-    if dialect == "sqlite":
-        indexes_on(session, _flag_table(), None)
-    elif validate:
-        indexes_on(session, _flag_table(), _flag_fk())
-    else:
-        indexes_on(session, _flag_table(), None)
+    postgres = dialect != "sqlite"
+    indexes_on(session, _flag_table(), _flag_fk() if postgres and validate else None)
+    if postgres and not validate:
         add = AddConstraint(_flag_fk()).compile(dialect=session.get_bind().dialect)
         session.execute(text(f"{add} NOT VALID"))
 
