@@ -159,11 +159,8 @@ class ApplyWhileParsing:
         started = time.perf_counter()
         top = self.session.scalar(select(func.max(Asset.id))) or 0
         assert self._run is not None
-        self._flags += rules_service.insert_flags(
-            self.session,
-            self._run,
-            Asset.id.between(self._top + 1, top),
-            categories=set(self._unflagged),
+        self._flags += rules_service.insert_flags_by_ids(
+            self.session, self._run, self._top + 1, top, set(self._unflagged)
         )
         self._top, self._waiting = top, 0
         self._unflagged.clear()
@@ -197,9 +194,12 @@ class ApplyWhileParsing:
         self.timings["apply"] += time.perf_counter() - started
         started = time.perf_counter()
         assert self._run is not None
-        # the assets that were in the ledger before (updated or not); the new ones have theirs
-        scope = Asset.id <= self._ledger_top
-        flags = self._flags + rules_service.insert_flags(self.session, self._run, scope)
+        # the assets that were in the ledger before (updated or not); the new ones have theirs.
+        # With none, no statement is built: building and compiling each pack's took ~1.3 s
+        # between the asset and flag index builds of a million-row first import.
+        flags = self._flags
+        if self._ledger_top:
+            flags += rules_service.insert_flags_by_ids(self.session, self._run, 0, self._ledger_top)
         rules_service.finish_rebuild(self.session, self._run, flags, settle_later=True)
         self.after_commit += rules_service.AFTER_REBUILD
         self.timings["flags"] += time.perf_counter() - started

@@ -76,6 +76,15 @@ class RowMapper:
         self._region_cache: dict[Any, tuple[str | None, str | None]] = {}
         self._fast_plans: dict[tuple[str, int], list[tuple[int, str, bool, int, _Field]]] = {}
         self._last_parts: tuple[str, ...] = ()
+        self._sheet = layout.sheet
+        self._fixed = self.category if layout.category_column is None else None
+        """The sheet's one category (no category column), or None."""
+        self._fixed_plan: list[tuple[int, str, bool, int, _Field]] = []
+        self._first_col = -1
+        self._code_pos = -1
+        self._seen_in: dict[str, dict[str, tuple[str, int]]] = {}
+        self._min_fields = {c: 3 + len(CATEGORY_REQUIRED.get(c, ())) for c in CATEGORIES}
+        """category, asset_code, region_code and the category's required fields."""
         code_col = layout.column("asset_code")
         self.code_col = code_col.index if code_col else None
         region_col = layout.column("region_code")
@@ -108,35 +117,49 @@ class RowMapper:
     def map(self, index: int, first_col: int, values: list[Any]) -> Accepted | Rejected | None:
         """Map the row at 0-based `index`; None when the row is not data."""
         width = len(values)
-
-        def cell(col: int | None) -> Any:
-            if col is None:
-                return None
-            pos = col - first_col
-            return values[pos] if 0 <= pos < width else None
-
-        code = cell(self.code_col)
+        if first_col != self._first_col:
+            self._at(first_col)
+        pos = self._code_pos
+        code = values[pos] if 0 <= pos < width else None
         if (type(code) is not str or not code or code[0] in _SUSPECT) and self._skip(values, code):
             return None
         errors: list[dict[str, Any]] = []
-        if self.layout.category_column is None and self.category is not None:
-            category: str | None = self.category
-        else:
-            category = self._category(cell, errors)
+        category = self._fixed or self._category(values, first_col, errors)
         out: dict[str, Any] = {}
         if category is not None:
             out["category"] = category
-            self._fields(self._fast(category, first_col), values, out, errors)
-            self._region(cell, category, out, errors)
-            if errors or len(out) < self._min_fields(category):
+            plan = self._fixed_plan if self._fixed else self._fast(category, first_col)
+            self._fields(plan, values, out, errors)
+            self._region(values, first_col, category, out, errors)
+            if errors or len(out) < self._min_fields.get(category, 0):
                 self._required(category, out, errors)
         row = index + 1
         if not errors and category is not None:
-            self._unique(category, out["asset_code"], row, errors)
+            code = out["asset_code"]
+            seen = self._seen_in.get(category)
+            if seen is None:
+                seen = self._seen_in[category] = self.seen.setdefault(category, {})
+            first = seen.setdefault(code, (self._sheet, row))
+            if first[1] != row or first[0] != self._sheet:
+                self._repeated(first, code, errors)
         if errors:
             code = out.get("asset_code") or (cell_text(code) or None)
             return Rejected(self.layout.sheet, row, first_col, list(values), errors, category, code)
         return Accepted(row, category or "", out)
+
+    def _at(self, first_col: int) -> None:
+        """Positions in the rows of a piece whose first cell is in column `first_col` (all rows of
+        a sheet, as calamine reads them, save blank padding)."""
+        self._first_col = first_col
+        self._code_pos = -1 if self.code_col is None else self.code_col - first_col
+        if self._fixed:
+            self._fixed_plan = self._fast(self._fixed, first_col)
+
+    def _cell(self, values: list[Any], first_col: int, col: int | None) -> Any:
+        if col is None:
+            return None
+        pos = col - first_col
+        return values[pos] if 0 <= pos < len(values) else None
 
     def _fast(self, category: str, first_col: int) -> list[tuple[int, str, bool, int, _Field]]:
         """(position in the row, field, is text, max length, field) for a category's columns."""
@@ -179,16 +202,9 @@ class RowMapper:
             else:
                 errors.append(self._error(f.col, name, raw, hit[1], f.header))
 
-    def _min_fields(self, category: str) -> int:
-        """category, asset_code, region_code and the category's required fields."""
-        return 3 + len(CATEGORY_REQUIRED.get(category, ()))
-
-    def _unique(self, category: str, code: str, row: int, errors: list[dict[str, Any]]) -> None:
-        seen = self.seen.setdefault(category, {})
-        first = seen.setdefault(code, (self.layout.sheet, row))
-        if first[1] != row or first[0] != self.layout.sheet:
-            msg = f"设备编号重复: 与工作表 {first[0]} 第 {first[1]} 行相同"
-            errors.append(self._error(self.code_col, "asset_code", code, msg))
+    def _repeated(self, first: tuple[str, int], code: str, errors: list[dict[str, Any]]) -> None:
+        msg = f"设备编号重复: 与工作表 {first[0]} 第 {first[1]} 行相同"
+        errors.append(self._error(self.code_col, "asset_code", code, msg))
 
     def _skip(self, values: list[Any], code: Any) -> bool:
         """Blank rows, notes under the table (填表人…, 合计…) and the template's example row."""
@@ -200,9 +216,11 @@ class RowMapper:
             return True
         return isinstance(code, str) and code.strip().startswith(EXAMPLE_PREFIX)
 
-    def _category(self, cell: Any, errors: list[dict[str, Any]]) -> str | None:
+    def _category(
+        self, values: list[Any], first_col: int, errors: list[dict[str, Any]]
+    ) -> str | None:
         col = self.layout.category_column
-        raw = cell(col)
+        raw = self._cell(values, first_col, col)
         if col is None or is_blank(raw):
             if self.category is None:
                 errors.append(self._error(col, "category", raw, "缺少设备类别"))
@@ -229,12 +247,20 @@ class RowMapper:
         return hit
 
     def _region(
-        self, cell: Any, category: str, out: dict[str, Any], errors: list[dict[str, Any]]
+        self,
+        values: list[Any],
+        first_col: int,
+        category: str,
+        out: dict[str, Any],
+        errors: list[dict[str, Any]],
     ) -> None:
         """Resolve and scope-check the row's region (cached per spelling and category)."""
-        raw = cell(self.region_col)
+        raw = self._cell(values, first_col, self.region_col)
         if self.layout.region_columns:
-            parts = tuple(cell_text(cell(c)) for c in self.layout.region_columns.values())
+            parts = tuple(
+                cell_text(self._cell(values, first_col, c))
+                for c in self.layout.region_columns.values()
+            )
             key: Any = (raw if type(raw) is str else cell_text(raw), parts, category)
         else:
             parts, key = (), (raw, category)

@@ -139,7 +139,7 @@ def test_a_failure_while_applying_leaves_everything_as_it_was(
     assert before
     calls = []
     real_apply = staging.Stage.apply
-    real_insert = rules_service.insert_flags
+    real_insert = rules_service.insert_flags_by_ids
 
     def failing_apply(*args: Any, **kwargs: Any) -> None:
         calls.append(1)
@@ -152,7 +152,7 @@ def test_a_failure_while_applying_leaves_everything_as_it_was(
 
     for target, name, broken in (
         (staging.Stage, "apply", failing_apply),
-        (rules_service, "insert_flags", failing_flags),
+        (rules_service, "insert_flags_by_ids", failing_flags),
     ):
         with monkeypatch.context() as patch:
             patch.setattr(target, name, broken)
@@ -163,7 +163,7 @@ def test_a_failure_while_applying_leaves_everything_as_it_was(
             assert s.scalars(select(Asset.asset_code)).all() == ["KEEP"]
         assert _flags(db) == before
         assert _shape(db) == shape
-    assert real_insert is rules_service.insert_flags
+    assert real_insert is rules_service.insert_flags_by_ids
 
 
 def test_a_category_new_to_the_ledger_goes_straight_into_it(
