@@ -43,6 +43,10 @@ from app.rules import service as rules_service
 
 STEP_ROWS = 100_000
 """Rows of a group diffed and applied together: fewer steps cost fewer planned statements."""
+FLAG_STEP_ROWS = 50_000
+"""New assets whose flags are written together. The statements are built once and bound to
+each step's ids, so a step costs little more than its rows; the last step is written after
+the parse has ended, and a smaller one holds the commit less."""
 
 
 class ApplyWhileParsing:
@@ -149,7 +153,7 @@ class ApplyWhileParsing:
         """n assets of `category` were added: write the new assets' flags a step at a time."""
         self._unflagged.add(category)
         self._waiting += n
-        if self._waiting >= STEP_ROWS:
+        if self._waiting >= FLAG_STEP_ROWS:
             self._flag_new_assets()
 
     def _flag_new_assets(self) -> None:

@@ -82,6 +82,7 @@ class RowMapper:
         self._fixed_plan: list[tuple[int, str, bool, int, _Field]] = []
         self._first_col = -1
         self._code_pos = -1
+        self._region_pos = -1
         self._seen_in: dict[str, dict[str, tuple[str, int]]] = {}
         self._min_fields = {c: 3 + len(CATEGORY_REQUIRED.get(c, ())) for c in CATEGORIES}
         """category, asset_code, region_code and the category's required fields."""
@@ -130,7 +131,13 @@ class RowMapper:
             out["category"] = category
             plan = self._fixed_plan if self._fixed else self._fast(category, first_col)
             self._fields(plan, values, out, errors)
-            self._region(values, first_col, category, out, errors)
+            # the region: a cached code in one column (the common case), else resolved
+            pos = self._region_pos
+            hit = self._region_cache.get((values[pos] if 0 <= pos < width else None, category))
+            if hit is not None and hit[1] is None and hit[0] is not None:
+                out["region_code"] = hit[0]
+            else:
+                self._region(values, first_col, category, out, errors)
             if errors or len(out) < self._min_fields.get(category, 0):
                 self._required(category, out, errors)
         row = index + 1
@@ -152,6 +159,10 @@ class RowMapper:
         a sheet, as calamine reads them, save blank padding)."""
         self._first_col = first_col
         self._code_pos = -1 if self.code_col is None else self.code_col - first_col
+        # with 省/市/区 columns the region cache is keyed otherwise: never hit in map
+        self._region_pos = -1
+        if self.region_col is not None and not self.layout.region_columns:
+            self._region_pos = self.region_col - first_col
         if self._fixed:
             self._fixed_plan = self._fast(self._fixed, first_col)
 

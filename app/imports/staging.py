@@ -213,17 +213,21 @@ class Stage:
         tail = (*(v for _, v in added), now, now, batch_id)
         cursor = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         sql = f"COPY assets ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+        at = [i + 2 for i, _ in fills]
         with cursor.copy(sql) as copy:
             copy.set_types([self._pg_type(n, ASSETS) for n in names])
+            write = copy.write_row
             for row in rows:
-                values = row[2:]
-                if any(values[i] is None for i, _ in fills):
-                    filled = list(values)
-                    for i, v in fills:
-                        if filled[i] is None:
-                            filled[i] = v
-                    values = tuple(filled)
-                copy.write_row((*values, *tail))
+                for i in at:
+                    if row[i] is None:
+                        filled = list(row[2:])
+                        for j, v in fills:
+                            if filled[j] is None:
+                                filled[j] = v
+                        write((*filled, *tail))
+                        break
+                else:
+                    write((*row[2:], *tail))
 
     # --- diff -------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ def small_steps(db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> N
             pytest.skip("applying while parsing is a PostgreSQL path")
     monkeypatch.setattr(jobs, "BULK_MIN_ROWS", 4)
     monkeypatch.setattr(eager, "STEP_ROWS", 3)
+    monkeypatch.setattr(eager, "FLAG_STEP_ROWS", 3)
     monkeypatch.setattr(staging, "CHUNK", 2)
 
 
