@@ -81,6 +81,8 @@ class ApplyWhileParsing:
         """The highest asset id whose flags are written (or, up to _ledger_top, will be)."""
         self._unflagged: set[str] = set()
         """Categories of the new assets above _top."""
+        self._packs: set[str] | None = set()
+        """The rule packs of the new assets above _top (None: not known, any)."""
         self._waiting = 0
         self._ledger_categories: set[str] = set()
         self.after_commit: list[str] = []
@@ -132,7 +134,7 @@ class ApplyWhileParsing:
         stage.apply(group, self.batch_id, self.now, self.today, counts, span)
         self.timings["apply"] += time.perf_counter() - started
         if counts[0]:
-            self._created(group.category, counts[0])
+            self._created(group.category, counts[0], None)
 
     def _append(self, group: Group, rows: list[tuple[Any, ...]]) -> None:
         """Rows of a category the ledger had no asset of when it was locked: all of them are
@@ -147,11 +149,18 @@ class ApplyWhileParsing:
             staged = {"row_no": row[0], **dict(zip(group.fields, row[2:], strict=True))}
             have.append((group, staged, None))
         self.timings["apply"] += time.perf_counter() - started
-        self._created(group.category, n)
+        assert self._run is not None
+        at = 2 + group.fields.index("region_code")
+        provinces = {(row[at] or "")[:2] for row in rows}
+        self._created(
+            group.category, n, {self._run.registry.pack_for_region(p).id for p in provinces}
+        )
 
-    def _created(self, category: str, n: int) -> None:
-        """n assets of `category` were added: write the new assets' flags a step at a time."""
+    def _created(self, category: str, n: int, packs: set[str] | None) -> None:
+        """n assets of `category` (under `packs`, when known) were added: write the new assets'
+        flags a step at a time."""
         self._unflagged.add(category)
+        self._packs = None if packs is None or self._packs is None else self._packs | packs
         self._waiting += n
         if self._waiting >= FLAG_STEP_ROWS:
             self._flag_new_assets()
@@ -164,10 +173,11 @@ class ApplyWhileParsing:
         top = self.session.scalar(select(func.max(Asset.id))) or 0
         assert self._run is not None
         self._flags += rules_service.insert_flags_by_ids(
-            self.session, self._run, self._top + 1, top, set(self._unflagged)
+            self.session, self._run, self._top + 1, top, set(self._unflagged), self._packs
         )
         self._top, self._waiting = top, 0
         self._unflagged.clear()
+        self._packs = set()
         self.timings["flags"] += time.perf_counter() - started
 
     def _drain(self) -> None:

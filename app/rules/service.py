@@ -249,8 +249,10 @@ class Run:
     dialect: str
     evaluated_at: Any
     started: float
-    by_ids: dict[frozenset[str] | None, list[Insert]] = field(default_factory=dict, compare=False)
-    """insert_flags_by_ids' statements, built once per set of categories."""
+    by_ids: dict[frozenset[str] | None, list[tuple[str, Insert]]] = field(
+        default_factory=dict, compare=False
+    )
+    """insert_flags_by_ids' statements (with their pack's id), built once per set of categories."""
 
 
 def _begin(session: Session, as_of: date | None, registry: Registry | None) -> Run:
@@ -283,32 +285,43 @@ def insert_flags(
 ) -> int:
     """Write the flags of the assets in `scope` (one INSERT … SELECT per pack and category, of
     `categories` when given); their previous flags must be gone. Returns the number written."""
-    return _execute_inserts(session, _flag_inserts(run, scope, categories), {})
+    inserts = [stmt for _pack, stmt in _flag_inserts(run, scope, categories)]
+    return _execute_inserts(session, inserts, {})
 
 
 def insert_flags_by_ids(
-    session: Session, run: Run, lo: int, hi: int, categories: set[str] | None = None
+    session: Session,
+    run: Run,
+    lo: int,
+    hi: int,
+    categories: set[str] | None = None,
+    packs: set[str] | None = None,
 ) -> int:
     """insert_flags for the assets whose id is in [lo, hi], with the statements built once per run
     and set of categories and the ids bound: an import writing its new assets' flags a step at a
     time spent ~2 s of CPU (holding the GIL its parser needs) building and compiling the same
-    large statements again for each of its steps."""
+    large statements again for each of its steps.
+
+    packs: the ids of the only packs the assets can fall under (Registry.pack_for_region), when
+    the caller knows them; each pack's statement scans the whole id range, so a district's survey
+    (one province) is flagged by one statement per category instead of one per pack."""
     key = frozenset(categories) if categories is not None else None
     if key not in run.by_ids:
         ids = Asset.id.between(
             bindparam("flag_id_lo", type_=BigInteger), bindparam("flag_id_hi", type_=BigInteger)
         )
         run.by_ids[key] = _flag_inserts(run, ids, categories)
-    return _execute_inserts(session, run.by_ids[key], {"flag_id_lo": lo, "flag_id_hi": hi})
+    inserts = [stmt for pack, stmt in run.by_ids[key] if packs is None or pack in packs]
+    return _execute_inserts(session, inserts, {"flag_id_lo": lo, "flag_id_hi": hi})
 
 
 def _flag_inserts(
     run: Run, scope: ColumnElement[bool], categories: set[str] | None
-) -> list[Insert]:
+) -> list[tuple[str, Insert]]:
     provinces = sorted(run.registry.by_province)
     table = _flag_table()
     target = [table.c[c] for c in FLAG_COLUMNS]
-    inserts: list[Insert] = []
+    inserts: list[tuple[str, Insert]] = []
     for pack in run.registry.packs.values():
         pack_scope = _pack_scope(pack, provinces) & scope
         by_category: dict[str, list[Rule]] = {}
@@ -324,9 +337,8 @@ def _flag_inserts(
                 dialect=run.dialect,
                 scope=pack_scope,
             )
-            inserts.append(
-                insert(table).from_select(target, stmt).execution_options(preserve_rowcount=True)
-            )
+            write = insert(table).from_select(target, stmt)
+            inserts.append((pack.id, write.execution_options(preserve_rowcount=True)))
     return inserts
 
 

@@ -161,13 +161,20 @@ def test_sql_and_python_evaluators_agree(
         py = _python_flags(session)
         assert sql == py
         # the same flags written an id range at a time (as an import writes its new assets'),
-        # by statements built once and bound to each range
+        # by statements built once and bound to each range, and run only for the range's packs
         ids = sorted(session.scalars(select(Asset.id)))
         cut = ids[len(ids) // 2]
         run = begin_rebuild(session, as_of=AS_OF)
         categories = {r["category"] for r in rows}
-        written = insert_flags_by_ids(session, run, ids[0], cut - 1, categories)
-        written += insert_flags_by_ids(session, run, cut, ids[-1], categories)
+
+        def packs(lo: int, hi: int) -> set[str]:
+            codes = session.scalars(select(Asset.region_code).where(Asset.id.between(lo, hi)))
+            return {get_registry().pack_for_region(c).id for c in codes}
+
+        written = insert_flags_by_ids(
+            session, run, ids[0], cut - 1, categories, packs(ids[0], cut - 1)
+        )
+        written += insert_flags_by_ids(session, run, cut, ids[-1], categories, packs(cut, ids[-1]))
         finish_rebuild(session, run, written)
         assert len(run.by_ids) == 1
         assert written == len(sql)
