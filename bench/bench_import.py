@@ -5,6 +5,7 @@ and evaluate flags on the database named by BENCH_DATABASE_URL (default: a scrat
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/rr_bench_import \
         .venv/bin/python bench/bench_import.py --rows 1000000 --runs 3
     .venv/bin/python bench/bench_import.py --rows 200000 --readers              # reader comparison
+    … --one-province                  # a district's survey: every row under one rule pack
 
 Each run imports the file, re-imports it unchanged, then imports a copy with every 10th row edited
 (updates with their change-log entries), each in a fresh process; it prints rows/s per stage and
@@ -48,13 +49,18 @@ HEADERS = [
     "普查日期",
 ]
 DISTRICTS = ["410102", "410103", "410105", "130102", "310101", "140105", "440103", "110105"]
+HENAN = ["410102", "410103", "410105", "410104", "410108"]
+"""--one-province: a district-level survey, every row under one rule pack (HA)."""
 STATIONS = ["城东充装站", "城西充装站", "南郊充装站", "北站充装站", "高新区充装站"]
 STREETS = ["建设路", "人民路", "解放路", "中山路", "文化路", "花园路", "经三路", "农业路"]
 
 
-def generate(rows: int, path: Path, seed: int = 7, edit_every: int = 0) -> None:
+def generate(
+    rows: int, path: Path, seed: int = 7, edit_every: int = 0, districts: list[str] | None = None
+) -> None:
     """A realistic single-sheet LPG-cylinder survey: title row, Chinese headers, mixed values.
     With `edit_every`, every n-th row's 使用单位 differs (a resubmitted, corrected survey)."""
+    districts = districts or DISTRICTS
     import xlsxwriter
 
     rng = random.Random(seed)
@@ -68,7 +74,7 @@ def generate(rows: int, path: Path, seed: int = 7, edit_every: int = 0) -> None:
         made = base + timedelta(days=rng.randrange(0, 30 * 365))
         inspected = made + timedelta(days=rng.randrange(0, 3000))
         ws.write_string(i + 2, 0, f"GP{i:09d}")
-        ws.write_string(i + 2, 1, rng.choice(DISTRICTS))
+        ws.write_string(i + 2, 1, rng.choice(districts))
         ws.write_string(i + 2, 2, f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号")
         ws.write_string(i + 2, 3, "某燃气有限公司")
         user = f"用户{rng.randrange(1, 5000)}"
@@ -184,14 +190,21 @@ def main() -> int:
         action="store_true",
         help="time the first import only (no re-import, no edited copy): for A/B comparisons",
     )
+    parser.add_argument(
+        "--one-province",
+        action="store_true",
+        help="districts of one province only (Henan), as a district's survey is",
+    )
     parser.add_argument("--stage", choices=["import"], help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"lpg_{args.rows}.xlsx"
+    kind = "lpg_henan" if args.one_province else "lpg"
+    districts = HENAN if args.one_province else DISTRICTS
+    path = OUT / f"{kind}_{args.rows}.xlsx"
     if not path.exists():
         t = time.perf_counter()
-        generate(args.rows, path)
+        generate(args.rows, path, districts=districts)
         size = path.stat().st_size / 1e6
         print(f"generated {path.name}: {size:.1f} MB in {time.perf_counter() - t:.0f} s")
     if args.readers:
@@ -208,9 +221,9 @@ def main() -> int:
     if url.startswith("sqlite"):
         Path(url.split("///", 1)[1]).unlink(missing_ok=True)
     prepare_db(url)
-    edited = OUT / f"lpg_{args.rows}_edited.xlsx"
+    edited = OUT / f"{kind}_{args.rows}_edited.xlsx"
     if not edited.exists():
-        generate(args.rows, edited, edit_every=10)
+        generate(args.rows, edited, edit_every=10, districts=districts)
     files = {"first import": path, "re-import (unchanged)": path, "every 10th row edited": edited}
     if args.first_only:
         files = {"first import": path}
