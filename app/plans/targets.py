@@ -5,6 +5,9 @@ renewed or retired assets of the category (renewed on or before the target date)
 adds the plan's lines not yet done that are planned in or before the target year. A renewal rate
 divides by every asset of the category in the region (the fleet, whatever its status). For
 `new_energy_units` every renewed vehicle is assumed to be replaced by a new-energy one.
+`tagged_rate` is the share of the in-service cylinders that carry an electronic tag (赋码);
+`planned` counts as tagged the untagged ones that the plan renews in or before the target year
+(a cylinder replaced or coded under the plan carries a tag).
 """
 
 from __future__ import annotations
@@ -105,14 +108,52 @@ def _planned_more(
     return Decimal(str(session.scalar(stmt) or 0))
 
 
+def _tagged(
+    session: Session, principal: Principal, plan: Plan, target: Target, prefix: str
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(in-service fleet, tagged now, tagged once the plan's lines up to the target are done)."""
+    where = [*_assets_where(principal, target, prefix), Asset.status == "in_service"]
+    fleet = session.scalar(select(func.count()).select_from(Asset).where(*where)) or 0
+    tagged = (
+        session.scalar(
+            select(func.count())
+            .select_from(Asset)
+            .where(*where, Asset.has_electronic_tag.is_(True))
+        )
+        or 0
+    )
+    planned_lines = select(PlanLine.asset_id).where(
+        PlanLine.plan_id == plan.id,
+        PlanLine.category == target.category,
+        PlanLine.year <= target.by.year,
+        PlanLine.done_on.is_(None),
+    )
+    more = (
+        session.scalar(
+            select(func.count())
+            .select_from(Asset)
+            .where(
+                *where,
+                or_(Asset.has_electronic_tag.is_(None), Asset.has_electronic_tag.is_(False)),
+                Asset.id.in_(planned_lines),
+            )
+        )
+        or 0
+    )
+    return Decimal(fleet), Decimal(tagged), Decimal(tagged + more)
+
+
 def _measure(
     session: Session, principal: Principal, plan: Plan, pack: Pack, target: Target, prefix: str
 ) -> dict[str, Any]:
     """Fleet, achieved and planned against one target, with status and notes."""
-    fleet, achieved = _ledger(session, principal, target, prefix)
-    planned = achieved + _planned_more(session, principal, plan, target, prefix)
+    if target.metric == "tagged_rate":
+        fleet, achieved, planned = _tagged(session, principal, plan, target, prefix)
+    else:
+        fleet, achieved = _ledger(session, principal, target, prefix)
+        planned = achieved + _planned_more(session, principal, plan, target, prefix)
     goal = Decimal(str(target.value))
-    if target.metric == "renewal_rate":
+    if target.metric in ("renewal_rate", "tagged_rate"):
         achieved_v = (achieved / fleet).quantize(RATE) if fleet else Decimal(0)
         planned_v = (planned / fleet).quantize(RATE) if fleet else Decimal(0)
     else:

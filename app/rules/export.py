@@ -33,7 +33,10 @@ COLUMNS: list[tuple[str, int]] = [
     ("规则编号", 30),
     ("原因", 60),
     ("依据条款", 80),
+    ("仅参考依据", 11),
 ]
+ADVISORY_MARK = "【参考】"
+"""Marks a flag whose rule rests on another province's text or a product default."""
 
 
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -50,9 +53,10 @@ def _row(item: DueRow) -> list[Any]:
         LEVEL_LABELS.get(item.level, item.level),
         item.due_on,
         "是" if item.overdue else "否",
-        "，".join(rule_id for rule_id, _, _ in item.flags),
-        "；".join(reason for _, reason, _ in item.flags),
-        "；".join(basis for _, _, basis in item.flags if basis),
+        "，".join(fl[0] for fl in item.flags),
+        "；".join(ADVISORY_MARK + fl[1] if fl[3] else fl[1] for fl in item.flags),
+        "；".join(fl[2] for fl in item.flags if fl[2]),
+        "是" if item.advisory else "否",
     ]
 
 

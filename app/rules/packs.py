@@ -33,7 +33,7 @@ RULE_KEYS = {
 }
 OVERRIDE_KEYS = RULE_KEYS - {"id", "category"}
 """What a provincial pack may change in an inherited rule (not its identity)."""
-TARGET_METRICS = ("renewal_rate", "units", "length_m", "new_energy_units")
+TARGET_METRICS = ("renewal_rate", "units", "length_m", "new_energy_units", "tagged_rate")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class Pack:
     version: str
     name: str
     effective_on: date
+    effective_on_basis: str
+    """Where the pack's effective date comes from: a source line, or 'assumption'."""
     provinces: tuple[str, ...]
     extends: str | None
     deadlines: dict[str, date]
@@ -293,6 +295,7 @@ def load_registry(directory: Path) -> Registry:
             version=str(_need(doc, "version", name)),
             name=str(doc.get("name", "")),
             effective_on=_need(doc, "effective_on", name),
+            effective_on_basis=str(doc.get("effective_on_basis", "assumption")),
             provinces=tuple(str(p) for p in doc.get("provinces") or []),
             extends=parent,
             deadlines=ctx["deadlines"],

@@ -36,6 +36,9 @@ class DueFilters:
     as_of: date | None = None
     overdue: bool = False
     rule: str | None = None
+    advisory: bool | None = None
+    """False: leave out flags whose rule is advisory (another province's text or a product
+    default); True: only those; None: all."""
 
 
 def basis_of(rule: Rule | None) -> dict[str, Any] | None:
@@ -50,6 +53,26 @@ def basis_of(rule: Rule | None) -> dict[str, Any] | None:
         "standards": list(b.standards),
         "advisory": b.advisory,
     }
+
+
+def is_advisory(pack_id: str, rule_id: str) -> bool:
+    """Whether a stored flag's rule rests on another province's text (or a product default)."""
+    rule = _rule(pack_id, rule_id)
+    return bool(rule and rule.basis.advisory)
+
+
+def advisory_clause(flag: Any) -> ColumnElement[bool]:
+    """The flag's rule is advisory in its pack (from the loaded packs; a pack change re-evaluates
+    the ledger, so the stored flags' pack ids and versions are the loaded ones)."""
+    by_pack: dict[str, list[str]] = {}
+    for pack in get_registry().packs.values():
+        ids = sorted(r.id for r in pack.rules.values() if r.basis.advisory)
+        if ids:
+            by_pack[pack.id] = ids
+    if not by_pack:
+        never: ColumnElement[bool] = flag.rule_id.is_(None)  # the rule id is never NULL
+        return never
+    return or_(*[and_(flag.pack_id == p, flag.rule_id.in_(ids)) for p, ids in by_pack.items()])
 
 
 def _rule(pack_id: str, rule_id: str) -> Rule | None:
@@ -70,6 +93,7 @@ def flag_view(flag: AssetFlag, as_of: date, asset: Asset) -> dict[str, Any]:
         "due_on": flag.due_on,
         "overdue": bool(flag.due_on and flag.due_on < as_of and asset.status == "in_service"),
         "reason": _reason(rule, flag.rule_id, flag.level),
+        "advisory": bool(rule and rule.basis.advisory),
         "basis": basis_of(rule),
         "facts": flag_facts(rule, partial(getattr, asset)) if rule else {},
         # the SQL evaluator may list a field once per condition that reads it
@@ -98,6 +122,7 @@ def explain_asset(
             "due_on": f.due_on,
             "overdue": bool(f.due_on and f.due_on < as_of and asset.status == "in_service"),
             "reason": f.reason,
+            "advisory": f.rule.basis.advisory,
             "basis": basis_of(f.rule),
             "facts": f.facts,
             "missing": f.missing,
@@ -157,6 +182,9 @@ def _flag_matching(flag: Any, f: DueFilters, as_of: date) -> ColumnElement[bool]
         conds.append(flag.due_on <= f.due_by)
     if f.overdue:
         conds.append(flag.due_on < as_of)
+    if f.advisory is not None:
+        advisory = advisory_clause(flag)
+        conds.append(advisory if f.advisory else ~advisory)
     return and_(*conds)
 
 
@@ -298,6 +326,7 @@ def _item(asset: Asset, rep: AssetFlag, flags: list[AssetFlag], as_of: date) -> 
         "level": level,
         "due_on": rep.due_on,
         "overdue": any(v["overdue"] for v in views),
+        "advisory": all(v["advisory"] for v in views),
         "flags": views,
     }
 
@@ -315,8 +344,13 @@ class DueRow:
     level: str
     due_on: date | None
     overdue: bool
-    flags: list[tuple[str, str, str]]
-    """(rule_id, reason, basis text) of each matching flag, earliest due first."""
+    flags: list[tuple[str, str, str, bool]]
+    """(rule_id, reason, basis text, advisory) of each matching flag, earliest due first."""
+
+    @property
+    def advisory(self) -> bool:
+        """Every flag of the row rests on another province's text (or a product default)."""
+        return all(fl[3] for fl in self.flags)
 
 
 def _basis_text(pack_id: str, rule_id: str) -> str:
@@ -348,6 +382,7 @@ def iter_due(
     streamed = stmt.execution_options(stream_results=True, yield_per=chunk)
     basis: dict[tuple[str, str], str] = {}
     reasons: dict[tuple[str, str, str], str] = {}
+    advisory: dict[tuple[str, str], bool] = {}
     for part in session.connection().execute(streamed).partitions(chunk):
         ids = [r.asset_id for r in part]
         assets = {
@@ -386,9 +421,10 @@ def iter_due(
                 key = (fl.pack_id, fl.rule_id)
                 if key not in basis:
                     basis[key] = _basis_text(*key)
+                    advisory[key] = is_advisory(*key)
                 if (*key, fl.level) not in reasons:
                     reasons[(*key, fl.level)] = _reason(_rule(*key), fl.rule_id, fl.level)
-                texts.append((fl.rule_id, reasons[(*key, fl.level)], basis[key]))
+                texts.append((fl.rule_id, reasons[(*key, fl.level)], basis[key], advisory[key]))
             yield DueRow(
                 asset_code=a.asset_code,
                 category=a.category,

@@ -30,6 +30,7 @@ def _summary(pack: Pack) -> dict[str, Any]:
         "version": pack.version,
         "name": pack.name,
         "effective_on": pack.effective_on,
+        "effective_on_basis": pack.effective_on_basis,
         "extends": pack.extends,
         "provinces": list(pack.provinces),
         "deadlines": pack.deadlines,
@@ -91,6 +92,10 @@ def due_filters(
     as_of: date | None = None,
     overdue: bool = False,
     rule: Annotated[str | None, Query(max_length=32)] = None,
+    advisory: Annotated[
+        bool | None,
+        Query(description="false: leave out advisory flags (参考); true: only those"),
+    ] = None,
 ) -> queries.DueFilters:
     """Due-list query parameters; `level` repeats or is comma-separated."""
     levels = tuple(sorted(set(level))) if level else ("assess", "mandatory")
@@ -102,6 +107,7 @@ def due_filters(
         as_of=as_of,
         overdue=overdue,
         rule=rule,
+        advisory=advisory,
     )
 
 

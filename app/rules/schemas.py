@@ -26,6 +26,9 @@ class FlagRead(BaseModel):
     due_on: date | None
     overdue: bool
     reason: str
+    advisory: bool
+    """The rule rests on another province's text or a product default (参考), not on the
+    asset's own province's policy: listed and planned, marked; `advisory=false` leaves it out."""
     basis: BasisRead | None
     facts: dict[str, Any]
     missing: list[str] | None = None
@@ -55,6 +58,8 @@ class DueItem(BaseModel):
     level: str
     due_on: date | None
     overdue: bool
+    advisory: bool
+    """Every listed flag of the asset is advisory."""
     flags: list[FlagRead]
 
 
@@ -81,6 +86,8 @@ class PackSummary(BaseModel):
     version: str
     name: str
     effective_on: date
+    effective_on_basis: str
+    """The source line of the effective date, or 'assumption' where the text gives none."""
     extends: str | None
     provinces: list[str]
     deadlines: dict[str, date]

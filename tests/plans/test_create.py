@@ -38,7 +38,7 @@ class TestFromEngineFlags:
         assert elev["level"] == "assess" and elev["due_on"] == "2028-12-31"
         assert elev["project"]["label"] == "锦绣花园"
         assert D(plan["total_cost"]) == D("70")
-        assert plan["packs"]["HA"]["versions"] == ["2024.1"]
+        assert plan["packs"]["HA"]["versions"] == ["2026.2"]
 
 
 class TestScheduling:

@@ -107,20 +107,46 @@ def test_targets(client: TestClient, db: sessionmaker[Session]) -> None:
     ]
     _renew(client, vehicles[0]["id"], renewed_on="2025-06-01")
     plan = make_plan(client, region="14", first_year=2025, last_year=2027,
-                     as_of="2025-03-01")  # fmt: skip
+                     as_of="2025-03-01", include_encouraged=True)  # fmt: skip
     (target,) = [t for t in plan["targets"] if t["id"] == "SX-SANITATION-40PCT"]
     assert D(target["target"]) == D("0.4") and target["by"] == "2025-12-31"
     assert D(target["fleet"]) == 5 and D(target["achieved"]) == D("0.2")
-    # the four diesel vehicles (国三) are mandatory by 2027: with no budget all go into 2025
+    # the four diesel vehicles (国三) are encouraged in Shanxi (v2: mandatory in Hebei only):
+    # with no budget all go into 2025
     assert D(target["planned"]) == D(1) and target["status"] == "on_track"
     tight = make_plan(client, region="14", first_year=2025, last_year=2027, as_of="2025-03-01",
-                      budgets={"2025": 60, "2026": 1000, "2027": 1000})  # fmt: skip
+                      budgets={"2025": 60, "2026": 1000, "2027": 1000},
+                      include_encouraged=True)  # fmt: skip
     (target,) = [t for t in tight["targets"] if t["id"] == "SX-SANITATION-40PCT"]
     assert D(target["planned"]) == D("0.4") and target["status"] == "on_track"
     progress = client.get(f"{API}/{tight['id']}/progress").json()
-    assert [t["id"] for t in progress["targets"]] == ["SX-SANITATION-40PCT"]
+    assert [t["id"] for t in progress["targets"]] == ["SX-LPG-TRACE", "SX-SANITATION-40PCT"]
     henan = make_plan(client, region="41")
     assert henan["targets"] == []
+
+
+def test_shanxi_traceability_target(client: TestClient) -> None:
+    """SX-LPG-TRACE: every cylinder in service carries an electronic tag by 2024-09-30."""
+    for tagged in (True, False, None):
+        create(client, "lpg_cylinder", region_code="140105", manufactured_on="2020-01-01",
+               has_electronic_tag=tagged)  # fmt: skip
+    create(client, "lpg_cylinder", region_code="140105", manufactured_on="2020-01-01",
+           has_electronic_tag=False, status="retired")  # fmt: skip
+    plain = make_plan(client, region="14", first_year=2025, last_year=2027,
+                      as_of="2025-03-01", categories=["lpg_cylinder"])  # fmt: skip
+    (target,) = plain["targets"]
+    assert (target["id"], target["metric"], target["by"]) == ("SX-LPG-TRACE", "tagged_rate",
+                                                             "2024-09-30")  # fmt: skip
+    assert D(target["fleet"]) == 3 and D(target["achieved"]) == D("0.3333")
+    assert target["status"] == "short"
+    # tagging is encouraged (LPG-NO-TAG): planned with the encouraged items, the untagged
+    # cylinder counts as tagged once its line is done
+    assert D(target["planned"]) == D("0.3333")  # the target date is before the plan
+    encouraged = make_plan(client, region="14", first_year=2024, last_year=2027,
+                           as_of="2024-03-01", categories=["lpg_cylinder"],
+                           include_encouraged=True)  # fmt: skip
+    (target,) = encouraged["targets"]
+    assert D(target["planned"]) == D("0.6667")  # the None one is not known to lack a tag
 
 
 def test_status_changed_elsewhere_counts_as_done(

@@ -100,9 +100,11 @@ CASES: list[tuple[str, str, str, dict[str, Any], str | None]] = [
     # boilers
     ("CN", "boiler", "BLR-ELIM", {"on_elimination_list": True}, "mandatory"),
     ("CN", "boiler", "BLR-EFF-LIMIT", {"efficiency_grade": "below_3"}, "mandatory"),
-    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": False}, "mandatory"),
-    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": True}, None),
-    ("CN", "boiler", "BLR-EMISSION", {}, "unknown"),
+    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": False, "fuel": "coal"}, "mandatory"),
+    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": False, "fuel": "gas"}, None),
+    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": True, "fuel": "coal"}, None),
+    ("CN", "boiler", "BLR-EMISSION", {"fuel": "coal"}, "unknown"),
+    ("CN", "boiler", "BLR-EMISSION", {"emissions_compliant": False}, "unknown"),
     ("HB", "boiler", "BLR-COAL-EFF2", {"fuel": "coal", "efficiency_grade": "3"}, "mandatory"),
     ("HB", "boiler", "BLR-COAL-EFF2", {"fuel": "gas", "efficiency_grade": "3"}, None),
     ("CN", "boiler", "BLR-COAL-EFF2", {"fuel": "coal", "efficiency_grade": "3"}, None),
@@ -254,7 +256,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], str | None]] = [
         "lpg_cylinder",
         "LPG-NO-TAG",
         {"has_electronic_tag": False, "manufactured_on": date(2020, 1, 1)},
-        "mandatory",
+        "encouraged",
     ),
     # sanitation vehicles
     (
@@ -262,7 +264,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], str | None]] = [
         "sanitation_vehicle",
         "SAN-EMISSION",
         {"fuel": "diesel", "emission_stage": 3},
-        "mandatory",
+        "encouraged",
     ),
     ("CN", "sanitation_vehicle", "SAN-EMISSION", {"fuel": "diesel", "emission_stage": 4}, None),
     ("CN", "sanitation_vehicle", "SAN-EMISSION", {"fuel": "electric"}, None),
@@ -325,11 +327,12 @@ class TestDates:
             2027, 12, 31
         )
 
-    def test_shanxi_rule_level_deadline_override(self) -> None:
+    def test_shanxi_untagged_cylinder_is_encouraged_at_the_pack_deadline(self) -> None:
+        # v2: Shanxi's 2024-09-30 traceability goal is a plan-level target (SX-LPG-TRACE)
         f = flags("SX", "lpg_cylinder", has_electronic_tag=False, manufactured_on=date(2020, 1, 1))[
             "LPG-NO-TAG"
         ]
-        assert (f.level, f.due_on) == ("mandatory", date(2024, 9, 30))
+        assert (f.level, f.due_on) == ("encouraged", date(2027, 12, 31))
 
     def test_age_rule_is_forward_looking(self) -> None:
         # turns 20 on 2029-06-01: in scope then, due then (later than the 2025 deadline)
@@ -372,6 +375,8 @@ class TestDates:
             assessment_result="not_allowed",
         )
         assert "GAS-UNSAFE-YOUNG" not in older
+        # v2: at twenty a pipe judged not allowed falls under GAS-AGED-20
+        assert older["GAS-AGED-20"].level == "mandatory"
 
     def test_leap_day_birthday(self) -> None:
         assert add_years(date(2004, 2, 29), 20) == date(2024, 2, 29)

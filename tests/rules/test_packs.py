@@ -25,6 +25,7 @@ MATRIX_IDS = {
     "BLR-ELIM",
     "BLR-EFF-LIMIT",
     "BLR-EMISSION",
+    "BLR-EMISSION-NONCOAL",
     "BLR-COAL-EFF2",
     "BLR-COAL-LIFE",
     "BLR-COAL-35",
@@ -34,6 +35,7 @@ MATRIX_IDS = {
     "GAS-AGED-20",
     "GAS-AGED-ASSESS",
     "GAS-UNSAFE-YOUNG",
+    "GAS-HAZARD-YOUNG",
     "GAS-CONVERTED",
     "GAS-IMMEDIATE",
     "GAS-RISK-ASSESS",
@@ -95,8 +97,10 @@ def test_override_changes_level_and_advisory() -> None:
     reg = get_registry()
     assert reg.packs["CN"].rules["ELV-ASSESS-15"].basis.advisory is True
     assert reg.packs["SH"].rules["ELV-ASSESS-15"].basis.advisory is False
-    assert reg.packs["SX"].rules["LPG-NO-TAG"].level == "mandatory"
-    assert reg.packs["CN"].rules["LPG-NO-TAG"].level == "encouraged"
+    assert reg.packs["HB"].rules["SAN-EMISSION"].level == "mandatory"
+    assert reg.packs["HB"].rules["SAN-EMISSION"].basis.advisory is False
+    assert reg.packs["CN"].rules["SAN-EMISSION"].level == "encouraged"
+    assert reg.packs["CN"].rules["SAN-EMISSION"].basis.advisory is True
 
 
 def test_every_rule_cites_document_and_lines() -> None:
@@ -130,8 +134,8 @@ def _edit(path: Path, old: str, new: str) -> None:
             "LPG-FAILED",
         ),
         (
-            "{age_at_least: $years}\n        - {field: assessment_result, eq: hazard}",
-            "{age_at_least: $yrs}\n        - {field: assessment_result, eq: hazard}",
+            "- {age_at_least: $years}\n        - {field: assessment_result, in: [hazard,",
+            "- {age_at_least: $yrs}\n        - {field: assessment_result, in: [hazard,",
             "unknown parameter",
         ),
         (
@@ -191,7 +195,7 @@ def test_changed_pack_is_recorded_and_reevaluated(pack_dir: Path, db: Any) -> No
     from app.rules.models import AssetFlag, RulePackRecord
     from app.rules.service import sync_rule_packs
 
-    _edit(pack_dir / "HA.yaml", 'version: "2024.1"', 'version: "2025.1"')
+    _edit(pack_dir / "HA.yaml", 'version: "2026.2"', 'version: "2027.1"')
     _edit(pack_dir / "HA.yaml", "  default: 2028-12-31", "  default: 2029-06-30")
     changed = load_registry(pack_dir)
     try:
@@ -209,20 +213,20 @@ def test_changed_pack_is_recorded_and_reevaluated(pack_dir: Path, db: Any) -> No
             )
             assert sync_rule_packs(session, changed) == ["HA"]
             flag = session.scalars(select(AssetFlag).where(AssetFlag.rule_id == "PUMP-ELIM")).one()
-            assert (flag.pack_version, flag.due_on) == ("2025.1", date(2029, 6, 30))
+            assert (flag.pack_version, flag.due_on) == ("2027.1", date(2029, 6, 30))
             change = session.scalars(
                 select(Change).where(Change.object_type == "rule_pack", Change.action == "load")
             ).one()
             assert change.object_id == "HA"
             assert change.before == {
-                "version": "2024.1",
+                "version": "2026.2",
                 "sha256": get_registry().packs["HA"].sha256,
             }
-            assert change.after["version"] == "2025.1"
+            assert change.after["version"] == "2027.1"
             header = session.get(ChangeSet, change.change_set_id)
             assert header is not None and header.kind == "rule_pack_load"
             assert sync_rule_packs(session, changed) == []
     finally:
         with db() as session, session.begin():
             sync_rule_packs(session)
-            assert session.get(RulePackRecord, "HA").version == "2024.1"  # type: ignore[union-attr]
+            assert session.get(RulePackRecord, "HA").version == "2026.2"  # type: ignore[union-attr]
