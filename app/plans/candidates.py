@@ -18,6 +18,7 @@ from app.plans.calc import LEVELS, REQUIRED, Candidate
 from app.plans.costs import Cost, CostModel, price_cost
 from app.plans.grouping import group_label, subject_of
 from app.rules.models import AssetFlag
+from app.rules.packs import get_registry
 
 LIVE_STATUSES = ("in_service", "renewing")
 FLAG_COLUMNS = (
@@ -44,6 +45,7 @@ FACT_COLUMNS = (
     Asset.fuel,
     Asset.pipe_level,
     Asset.unit_cost,
+    Asset.owners_agree,
 )
 FACT_KEYS = tuple(c.key for c in FACT_COLUMNS)
 ASSET_ID, CATEGORY, LEVEL, DUE_ON, IN_SCOPE_ON, RULE_ID, PACK_ID, PACK_VERSION, AS_OF = range(9)
@@ -60,6 +62,8 @@ class Selection:
     categories: Sequence[str]
     horizon_end: date
     include_encouraged: bool
+    include_advisory: bool = True
+    """False: flags whose rule is advisory (another province's text) are left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,10 @@ class LineFacts:
     unit_cost: Decimal
     cost_source: str
     quantity_assumed: bool
+    work: str = "renewal"
+    contingent: Decimal | None = None
+    advisory: bool = False
+    """Every flag behind the line is advisory."""
 
 
 @dataclass
@@ -86,6 +94,9 @@ class Loaded:
     """(pack id, pack version, rule id, evaluation date) of every flag used."""
     beyond_horizon: int = 0
     """Flagged assets whose conditions all start to hold after the plan's last year."""
+    left_out: dict[str, int] = field(default_factory=lambda: {"advisory": 0, "owners_disagree": 0})
+    """Flagged assets not planned: only advisory flags (include_advisory false), or an elevator
+    renewal its owners voted against (ELV-RENEW needs 业主共同决定, HA S0:7244-7246)."""
 
     @property
     def packs(self) -> set[tuple[str, str]]:
@@ -132,15 +143,44 @@ def load_candidates(
 ) -> Loaded:
     """One candidate per flagged asset: required flags decide (else encouraged ones)."""
     out = Loaded()
+    advisory = advisory_rules_cached()
     group: list[Any] = []
     for row in _flag_rows(session, sel):
         if group and row[ASSET_ID] != group[0][ASSET_ID]:
-            _add(out, group, sel.horizon_end, model, overridden)
+            _add(out, _eligible(out, group, sel, advisory), sel.horizon_end, model, overridden)
             group = []
         group.append(row)
     if group:
-        _add(out, group, sel.horizon_end, model, overridden)
+        _add(out, _eligible(out, group, sel, advisory), sel.horizon_end, model, overridden)
     return out
+
+
+def advisory_rules() -> frozenset[tuple[str, str]]:
+    """(pack id, rule id) of every advisory rule of the loaded packs."""
+    return frozenset(
+        (p.id, r.id) for p in get_registry().packs.values() for r in p.rules.values()
+        if r.basis.advisory
+    )  # fmt: skip
+
+
+OWNERS_AGREE = len(FLAG_COLUMNS) + FACT_KEYS.index("owners_agree")
+
+
+def _eligible(
+    out: Loaded, rows: list[Any], sel: Selection, advisory: frozenset[tuple[str, str]]
+) -> list[Any]:
+    """An asset's flags that may be planned; counts the assets left out and why."""
+    kept = [
+        r for r in rows
+        if not (r[RULE_ID] == "ELV-RENEW" and r[OWNERS_AGREE] is False)
+        and (sel.include_advisory or (r[PACK_ID], r[RULE_ID]) not in advisory)
+    ]  # fmt: skip
+    if len(kept) == len(rows):
+        return rows
+    if not kept:
+        disagree = any(r[RULE_ID] == "ELV-RENEW" and r[OWNERS_AGREE] is False for r in rows)
+        out.left_out["owners_disagree" if disagree else "advisory"] += 1
+    return kept
 
 
 def _fold(rows: list[Any]) -> tuple[str, date, date | None]:
@@ -157,6 +197,8 @@ def _add(
     out: Loaded, rows: list[Any], end: date, model: CostModel, overridden: frozenset[str]
 ) -> None:
     """Fold an asset's flags into one candidate: earliest due, earliest start, worst level."""
+    if not rows:
+        return
     if len(rows) == 1:  # the common case, kept cheap
         use = rows if rows[0][IN_SCOPE_ON] is None or rows[0][IN_SCOPE_ON] <= end else []
     else:
@@ -169,7 +211,7 @@ def _add(
     level, due_on, in_scope = _fold(use)
     facts = dict(zip(FACT_KEYS, first[FACTS:], strict=True))
     category = intern(first[CATEGORY])
-    cost = price_cost(model, category, facts, overridden)
+    cost = price_cost(model, category, facts, overridden, level)
     out.candidates.append(
         Candidate(
             asset_id=first[ASSET_ID],
@@ -181,7 +223,7 @@ def _add(
             region_code=intern(first[REGION_CODE]),
             group=intern(group_label(category, facts)),
             subject=_interned(subject_of(category, facts, model)),
-            payload=_line_facts(use, cost, facts),
+            payload=_line_facts(use, cost, facts, advisory_rules_cached()),
         )
     )
     out.sources.update((r[PACK_ID], r[PACK_VERSION], r[RULE_ID], r[AS_OF]) for r in use)
@@ -192,7 +234,22 @@ def _interned(text: str | None) -> str | None:
     return None if text is None else intern(text)
 
 
-def _line_facts(use: list[Any], cost: Cost, facts: dict[str, Any]) -> LineFacts:
+def advisory_rules_cached() -> frozenset[tuple[str, str]]:
+    """advisory_rules() of the current registry, computed once per registry."""
+    registry = get_registry()
+    found = _ADVISORY.get(id(registry))
+    if found is None:
+        _ADVISORY.clear()
+        found = _ADVISORY[id(registry)] = advisory_rules()
+    return found
+
+
+_ADVISORY: dict[int, frozenset[tuple[str, str]]] = {}
+
+
+def _line_facts(
+    use: list[Any], cost: Cost, facts: dict[str, Any], advisory: frozenset[tuple[str, str]]
+) -> LineFacts:
     """The snapshot a line stores: code, address, pack, rule ids and cost."""
     first = use[0]
     rule_ids = first[RULE_ID] if len(use) == 1 else ",".join(sorted({r[RULE_ID] for r in use}))
@@ -205,6 +262,9 @@ def _line_facts(use: list[Any], cost: Cost, facts: dict[str, Any]) -> LineFacts:
         unit_cost=cost.unit_cost,
         cost_source=cost.source,
         quantity_assumed=cost.quantity_assumed,
+        work=cost.work,
+        contingent=cost.contingent,
+        advisory=all((r[PACK_ID], r[RULE_ID]) in advisory for r in use),
     )
 
 

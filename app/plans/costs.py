@@ -18,6 +18,7 @@ from app.config import ROOT
 
 COSTS_YAML = ROOT / "seed" / "costs.yaml"
 CENT = Decimal("0.0001")
+ASSESSMENT = "assessment"
 """Money and quantities are kept to 4 decimal places (the columns' scale)."""
 
 
@@ -37,6 +38,10 @@ class CategoryCost:
     subject_fields: tuple[str, ...] = ()
     subject_default: str = "待定"
     responsible: str = "{region}住房和城乡建设局"
+    assessment_price: Decimal = Decimal(0)
+    """万元 per unit of assessment_quantity for a line whose flags ask for an assessment."""
+    assessment_quantity: str = "units"
+    assessment_unit: str = "台"
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class CostModel:
         out: dict[str, Decimal] = {}
         for name, cat in self.categories.items():
             out[name] = cat.price
+            out[f"{name}.{ASSESSMENT}"] = cat.assessment_price
             for variant, price in cat.variants.items():
                 out[f"{name}.{variant}"] = price
         return out
@@ -75,9 +81,11 @@ class CostModel:
         for key, price in overrides.items():
             name, _, variant = key.partition(".")
             cat = cats.get(name)
-            if cat is None or (variant and variant not in cat.variants):
+            if cat is None or (variant and variant not in (*cat.variants, ASSESSMENT)):
                 raise KeyError(key)
-            if variant:
+            if variant == ASSESSMENT:
+                cats[name] = replace(cat, assessment_price=Decimal(price))
+            elif variant:
                 cats[name] = replace(cat, variants={**cat.variants, variant: Decimal(price)})
             else:
                 cats[name] = replace(cat, price=Decimal(price))
@@ -94,6 +102,10 @@ class Cost:
     source: str
     """'asset' (the asset's own unit_cost), 'plan' (a plan override) or 'default'."""
     quantity_assumed: bool
+    work: str = "renewal"
+    """'renewal', or 'assessment' for a line whose flags ask for an assessment."""
+    contingent: Decimal | None = None
+    """For an assessment: the renewal it may lead to (quantity × renewal price), not planned."""
 
 
 def price_cost(
@@ -101,8 +113,39 @@ def price_cost(
     category: str,
     facts: Mapping[str, Any],
     overridden: frozenset[str] = frozenset(),
+    level: str = "mandatory",
 ) -> Cost:
-    """Price one asset from its facts (quantity column, variant column, unit_cost)."""
+    """Price one asset from its facts (quantity column, variant column, unit_cost). A line of
+    level `assess` is priced as an assessment, with its renewal as the contingent cost."""
+    renewal = _renewal_cost(model, category, facts, overridden)
+    if level != "assess":
+        return renewal
+    cat = model.categories[category]
+    quantity, assumed = Decimal(1), False
+    if cat.assessment_quantity != "units":
+        raw = facts.get(cat.assessment_quantity)
+        if raw is None or Decimal(raw) <= 0:
+            quantity, assumed = cat.default_quantity, True
+        else:
+            quantity = Decimal(raw)
+    price = cat.assessment_price
+    source = "plan" if f"{category}.{ASSESSMENT}" in overridden else "default"
+    amount = (price * quantity).quantize(CENT)
+    return Cost(
+        quantity.quantize(CENT),
+        price.quantize(CENT),
+        amount,
+        source,
+        assumed,
+        work=ASSESSMENT,
+        contingent=renewal.amount,
+    )
+
+
+def _renewal_cost(
+    model: CostModel, category: str, facts: Mapping[str, Any], overridden: frozenset[str]
+) -> Cost:
+    """The renewal of one asset: quantity × the variant's (or the asset's own) price."""
     cat = model.categories[category]
     quantity, assumed = Decimal(1), False
     if cat.quantity != "units":
@@ -129,6 +172,7 @@ def _dec(value: Any) -> Decimal:
 
 def _category(name: str, raw: Mapping[str, Any]) -> CategoryCost:
     """One category's entry of seed/costs.yaml."""
+    assessment = raw.get("assessment") or {"price": 0}
     return CategoryCost(
         category=name,
         quantity=str(raw.get("quantity", "units")),
@@ -141,6 +185,9 @@ def _category(name: str, raw: Mapping[str, Any]) -> CategoryCost:
         subject_fields=tuple(raw.get("subject_fields") or ()),
         subject_default=str(raw.get("subject_default", "待定")),
         responsible=str(raw.get("responsible", "{region}住房和城乡建设局")),
+        assessment_price=_dec(assessment["price"]),
+        assessment_quantity=str(assessment.get("quantity", "units")),
+        assessment_unit=str(assessment.get("unit", "台")),
     )
 
 

@@ -16,15 +16,16 @@ from app.accounts.scope import Principal
 from app.assets.spec import CATEGORIES
 from app.plans import notes
 from app.plans.models import Plan, PlanLine, PlanProject
-from app.plans.queries import project_totals, summary
+from app.plans.queries import WORK_LABELS, project_totals, summary
 from app.plans.store import region_names
 from app.plans.targets import check_targets
 
 LINE_HEADERS = (
     "序号", "设备编号", "类别", "区划", "地址", "依据条款", "截止日期", "计划年度",
     "单价", "金额", "资金来源", "实施主体", "责任单位", "计划开工", "计划完工",
+    "工作内容", "评估后或有更新金额", "参考依据",
 )  # fmt: skip
-LINE_WIDTHS = (7, 24, 12, 20, 32, 48, 12, 9, 10, 12, 16, 26, 24, 10, 10)
+LINE_WIDTHS = (7, 24, 12, 20, 32, 48, 12, 9, 10, 12, 16, 26, 24, 10, 10, 9, 12, 9)
 PROJECT_HEADERS = (
     "序号", "项目名称", "计划年度", "类别", "区划", "地点", "实施主体", "责任单位",
     "资金来源", "计划开工", "计划完工", "条数", "数量", "金额",
@@ -34,6 +35,7 @@ LINE_COLUMNS = (
     PlanLine.year, PlanLine.asset_code, PlanLine.category, PlanLine.region_code,
     PlanLine.address, PlanLine.pack_id, PlanLine.rule_ids, PlanLine.due_on, PlanLine.unit_cost,
     PlanLine.amount, PlanLine.funding_source, PlanLine.project_id, PlanLine.beyond_budget,
+    PlanLine.work, PlanLine.contingent_amount, PlanLine.advisory,
 )  # fmt: skip
 Formats = dict[str, Any]
 
@@ -186,6 +188,11 @@ class _LineWriter:
         text(r, 12, unit, fmt["text"])
         number(r, 13, start, fmt["month"])
         number(r, 14, finish, fmt["month"])
+        text(r, 15, WORK_LABELS[line.work], fmt["text"])
+        if line.contingent_amount is not None:
+            number(r, 16, float(line.contingent_amount), fmt["money"])
+        if line.advisory:
+            text(r, 17, "参考", fmt["text"])
 
 
 def _basis_lookup(plan: Plan) -> Any:

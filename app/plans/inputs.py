@@ -37,6 +37,7 @@ class PlanInputs:
     include_encouraged: bool
     model: CostModel
     overridden: frozenset[str]
+    include_advisory: bool = True
 
     def parameters(self) -> dict[str, Any]:
         """The inputs as stored on the plan (JSON), with the prices and weights in force."""
@@ -50,6 +51,7 @@ class PlanInputs:
             "categories": list(self.categories),
             "budgets": budgets,
             "include_encouraged": self.include_encouraged,
+            "include_advisory": self.include_advisory,
             "unit_costs": sorted(self.overridden),
             "prices": {k: str(v) for k, v in self.model.price_keys().items()},
             "cost_model_version": self.model.version,
@@ -146,6 +148,7 @@ def validate_plan_request(session: Session, principal: Principal, body: PlanCrea
         as_of=body.as_of or today(),
         budgets=_budgets(body.budgets, years, categories),
         include_encouraged=body.include_encouraged,
+        include_advisory=body.include_advisory,
         model=model,
         overridden=overridden,
     )

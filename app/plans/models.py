@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, TimestampMixin
@@ -120,6 +120,13 @@ class PlanLine(Base):
     cost_source: Mapped[str] = mapped_column(String(8))
     """asset / plan / default / edited."""
     quantity_assumed: Mapped[bool] = mapped_column(default=False)
+    work: Mapped[str] = mapped_column(String(12), default="renewal", server_default="renewal")
+    """renewal (更新), or assessment (评估) for a line whose flags ask for an assessment: then
+    quantity, unit_cost and amount are the assessment's."""
+    contingent_amount: Mapped[Decimal | None]
+    """For an assessment: the renewal it may lead to (万元), shown beside it, not planned."""
+    advisory: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Every flag behind the line rests on another province's text (参考)."""
     funding_source: Mapped[str | None] = mapped_column(String(32))
     """Overrides the project's funding source when set."""
     done_on: Mapped[date | None]

@@ -11,10 +11,14 @@ from app.plans.models import Plan
 
 STATUS_ZH = {"draft": "草稿", "approved": "已批准", "archived": "已归档"}
 TARGET_STATUS_ZH = {"met": "已完成", "on_track": "计划可完成", "short": "计划不足"}
-YEAR_HEADERS = ("年度", "条数", "金额(万元)", "预算(万元)", "差额(万元)", "资金缺口(万元)")
+YEAR_HEADERS = (
+    "年度", "条数", "金额(万元)", "预算(万元)", "差额(万元)", "资金缺口(万元)",
+    "其中更新(万元)", "其中评估(万元)", "评估后或有更新(万元)",
+)  # fmt: skip
 CELL_HEADERS = (
     "年度", "类别", "条数", "数量", "计量单位", "金额(万元)", "预算(万元)",
-    "逾期(条)", "超预算(条)", "晚于截止年度(条)",
+    "逾期(条)", "超预算(条)", "晚于截止年度(条)", "其中评估(条)", "评估金额(万元)",
+    "评估后或有更新(万元)",
 )  # fmt: skip
 SCHEDULING_RULES = (
     "强制性（mandatory）与需评估（assess）事项不晚于其截止年度安排；"
@@ -80,12 +84,16 @@ def _year_table(ws: Any, row: int, data: dict[str, Any], fmt: Any) -> int:
         row += 1
         cells = ((y["year"], "int"), (y["count"], "int"), (y["cost"], "money"),
                  (y["budget"], "money"), (y["gap"], "money"),
-                 (y["shortfall_cost"], "money"))  # fmt: skip
+                 (y["shortfall_cost"], "money"), (y["renewal_cost"], "money"),
+                 (y["assessment_cost"], "money"), (y["contingent_cost"], "money"))  # fmt: skip
         _cells(ws, row, cells, fmt)
     row += 1
     ws.write_string(row, 0, "合计", fmt["bold"])
     ws.write_number(row, 1, data["line_count"], fmt["bold"])
     ws.write_number(row, 2, float(data["total_cost"]), fmt["money_bold"])
+    ws.write_number(row, 6, float(data["renewal_cost"]), fmt["money_bold"])
+    ws.write_number(row, 7, float(data["assessment_cost"]), fmt["money_bold"])
+    ws.write_number(row, 8, float(data["contingent_cost"]), fmt["money_bold"])
     return row
 
 
@@ -108,7 +116,7 @@ def _chart(wb: Any, ws: Any, plan: Plan, data: dict[str, Any], header_row: int) 
     chart.set_title({"name": "分年度计划金额与预算（万元）"})
     chart.set_y_axis({"num_format": "#,##0"})
     chart.set_size({"width": 560, "height": 280})
-    ws.insert_chart(header_row, 7, chart)
+    ws.insert_chart(header_row, 10, chart)
 
 
 def _cell_table(ws: Any, row: int, data: dict[str, Any], fmt: Any) -> int:
@@ -120,7 +128,8 @@ def _cell_table(ws: Any, row: int, data: dict[str, Any], fmt: Any) -> int:
         cells = ((c["year"], "int"), (c["label"], "text"), (c["count"], "int"),
                  (c["quantity"], "qty"), (c["unit"], "text"), (c["cost"], "money"),
                  (c["budget"], "money"), (c["overdue"], "int"), (c["beyond_budget"], "int"),
-                 (c["late"], "int"))  # fmt: skip
+                 (c["late"], "int"), (c["assessments"], "int"),
+                 (c["assessment_cost"], "money"), (c["contingent_cost"], "money"))  # fmt: skip
         _cells(ws, row, cells, fmt)
     ws.autofilter(top, 0, row, len(CELL_HEADERS) - 1)
     return row
@@ -192,7 +201,13 @@ def note_rows(
         ("台账评估日期", "—".join(s.get("flags_evaluated") or []) or "无"),
         ("设备类别", "、".join(CATEGORIES[c] for c in p["categories"])),
         ("纳入鼓励性事项", "是" if p["include_encouraged"] else "否"),
+        ("纳入参考性依据事项", "否" if p.get("include_advisory") is False else "是（标“参考”）"),
         ("合计", f"{data['line_count']} 条，{data['total_cost']:.2f} 万元"),
+        (
+            "其中",
+            f"更新 {data['renewal_cost']:.2f} 万元；评估 {data['assessment_cost']:.2f} 万元"
+            f"（评估后可能需要的更新 {data['contingent_cost']:.2f} 万元，未计入合计和预算）",
+        ),
     ]
     rows += _pack_rows(plan)
     rows += _price_rows(plan)

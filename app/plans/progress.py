@@ -15,7 +15,7 @@ from app.assets.models import Asset
 from app.assets.spec import CATEGORIES
 from app.audit.recorder import record_change
 from app.kit.dates import today
-from app.plans.costs import money
+from app.plans.costs import ASSESSMENT, money
 from app.plans.inputs import invalid
 from app.plans.models import Plan, PlanLine
 from app.plans.queries import late_clause
@@ -100,6 +100,7 @@ def _by_year_category(session: Session, plan: Plan) -> list[dict[str, Any]]:
             PlanLine.category,
             func.count(),
             func.sum(PlanLine.amount),
+            func.sum(case((PlanLine.work == ASSESSMENT, PlanLine.amount), else_=0)),
             *_count_sum(done),
             func.sum(case((done, func.coalesce(PlanLine.actual_cost, 0)), else_=0)),
         )
@@ -116,12 +117,13 @@ def _by_year_category(session: Session, plan: Plan) -> list[dict[str, Any]]:
             "label": CATEGORIES[cat],
             "planned": n,
             "planned_cost": money(cost),
+            "planned_assessment_cost": money(a_cost),
             "done": int(n_done),
             "done_planned_cost": money(done_cost),
             "actual_cost": money(actual),
             "done_ratio": (Decimal(int(n_done)) / n).quantize(Decimal("0.0001")) if n else None,
         }
-        for year, cat, n, cost, n_done, done_cost, actual in session.execute(stmt)
+        for year, cat, n, cost, a_cost, n_done, done_cost, actual in session.execute(stmt)
     ]
 
 
@@ -167,6 +169,7 @@ def plan_progress(session: Session, principal: Principal, plan: Plan) -> dict[st
         "planned": planned,
         "done": done,
         "planned_cost": sum((r["planned_cost"] for r in rows), Decimal(0)),
+        "planned_assessment_cost": sum((r["planned_assessment_cost"] for r in rows), Decimal(0)),
         "actual_cost": sum((r["actual_cost"] for r in rows), Decimal(0)),
         "by_year_category": rows,
         "risk": _risk(session, plan, on),

@@ -15,9 +15,12 @@ from app.assets.spec import CATEGORIES
 from app.errors import NotFound
 from app.kit.pagination import decode_cursor, encode_cursor
 from app.plans.calc import priority
-from app.plans.costs import load_cost_model, money, weights_from_json
+from app.plans.costs import ASSESSMENT, load_cost_model, money, weights_from_json
 from app.plans.models import Plan, PlanLine, PlanProject
 from app.plans.targets import check_targets
+
+WORK_LABELS = {"renewal": "更新", ASSESSMENT: "评估"}
+"""What a plan line pays for, as the workbook and the console say it."""
 
 
 def get_plan(session: Session, principal: Principal, plan_id: int) -> Plan:
@@ -126,22 +129,36 @@ class Cell:
     beyond_budget: int = 0
     late: int = 0
     shortfall_cost: Decimal = ZERO
+    assessments: int = 0
+    """Lines that are assessments (评估): counted in `count`, their quantity not in `quantity`."""
+    assessment_cost: Decimal = ZERO
+    contingent_cost: Decimal = ZERO
+    """The renewals the assessments may lead to: shown, never in `cost`."""
+
+    @property
+    def renewal_cost(self) -> Decimal:
+        """The cost of the renewal lines (cost = renewal_cost + assessment_cost)."""
+        return self.cost - self.assessment_cost
 
 
 def summary_cells(session: Session, plan: Plan) -> dict[tuple[int, str], Cell]:
     """Counts, quantities and costs per (year, category), one GROUP BY over the plan's lines."""
     missed = or_(PlanLine.beyond_budget, late_clause(plan))
+    assess = PlanLine.work == ASSESSMENT
     stmt = (
         select(
             PlanLine.year,
             PlanLine.category,
             func.count(),
-            func.sum(PlanLine.quantity),
+            func.sum(case((assess, 0), else_=PlanLine.quantity)),
             func.sum(PlanLine.amount),
             func.sum(case((PlanLine.due_on < plan.as_of, 1), else_=0)),
             func.sum(case((PlanLine.beyond_budget, 1), else_=0)),
             func.sum(case((late_clause(plan), 1), else_=0)),
             func.sum(case((missed, PlanLine.amount), else_=0)),
+            func.sum(case((assess, 1), else_=0)),
+            func.sum(case((assess, PlanLine.amount), else_=0)),
+            func.sum(func.coalesce(PlanLine.contingent_amount, 0)),
         )
         .where(PlanLine.plan_id == plan.id)
         .group_by(PlanLine.year, PlanLine.category)
@@ -151,10 +168,12 @@ def summary_cells(session: Session, plan: Plan) -> dict[tuple[int, str], Cell]:
         for y in range(plan.first_year, plan.last_year + 1)
         for c in plan.parameters["categories"]
     }
-    for year, cat, n, qty, cost, overdue, beyond, late, short in session.execute(stmt):
+    for row in session.execute(stmt):
+        year, cat, n, qty, cost, overdue, beyond, late, short, n_assess, a_cost, contingent = row
         cells[(year, cat)] = Cell(
-            n, money(qty), money(cost), int(overdue), int(beyond), int(late), money(short)
-        )
+            n, money(qty), money(cost), int(overdue), int(beyond), int(late), money(short),
+            int(n_assess or 0), money(a_cost), money(contingent),
+        )  # fmt: skip
     return cells
 
 
@@ -204,6 +223,10 @@ def summary(session: Session, plan: Plan) -> dict[str, Any]:
             "quantity": cell.quantity,
             "unit": units[c],
             "cost": cell.cost,
+            "renewal_cost": cell.renewal_cost,
+            "assessments": cell.assessments,
+            "assessment_cost": cell.assessment_cost,
+            "contingent_cost": cell.contingent_cost,
             "budget": budget_of(plan, y, c),
             "overdue": cell.overdue,
             "beyond_budget": cell.beyond_budget,
@@ -214,6 +237,9 @@ def summary(session: Session, plan: Plan) -> dict[str, Any]:
     years = _year_rows(plan, cells)
     return {
         "total_cost": sum((y["cost"] for y in years), ZERO),
+        "renewal_cost": sum((y["renewal_cost"] for y in years), ZERO),
+        "assessment_cost": sum((y["assessment_cost"] for y in years), ZERO),
+        "contingent_cost": sum((y["contingent_cost"] for y in years), ZERO),
         "line_count": sum(y["count"] for y in years),
         "years": years,
         "summary": rows,
@@ -233,6 +259,9 @@ def _year_rows(plan: Plan, cells: dict[tuple[int, str], Cell]) -> list[dict[str,
                 "year": y,
                 "count": sum(c.count for c in mine),
                 "cost": cost,
+                "renewal_cost": sum((c.renewal_cost for c in mine), ZERO),
+                "assessment_cost": sum((c.assessment_cost for c in mine), ZERO),
+                "contingent_cost": sum((c.contingent_cost for c in mine), ZERO),
                 "budget": budget,
                 "gap": None if budget is None else budget - cost,
                 "shortfall_cost": sum((c.shortfall_cost for c in mine), ZERO),
@@ -345,6 +374,10 @@ def line_read(plan: Plan, line: PlanLine, project: PlanProject) -> dict[str, Any
         "quantity_assumed": line.quantity_assumed,
         "unit_cost": line.unit_cost,
         "amount": line.amount,
+        "work": line.work,
+        "work_label": WORK_LABELS[line.work],
+        "contingent_amount": line.contingent_amount,
+        "advisory": line.advisory,
         "cost_source": line.cost_source,
         "funding_source": line.funding_source or project.funding_source,
         "done_on": line.done_on,
@@ -374,14 +407,29 @@ def list_projects(
 def project_totals(
     session: Session, plan: Plan, ids: Sequence[int] | None = None
 ) -> dict[int, dict[str, Any]]:
-    """Line count, quantity and cost per project (of `ids`, or of every project of the plan)."""
+    """Line count, quantity (of the renewals), cost, and the assessments' own cost and
+    contingent renewal cost per project (of `ids`, or of every project of the plan)."""
+    assess = PlanLine.work == ASSESSMENT
     stmt = select(
-        PlanLine.project_id, func.count(), func.sum(PlanLine.quantity), func.sum(PlanLine.amount)
+        PlanLine.project_id,
+        func.count(),
+        func.sum(case((assess, 0), else_=PlanLine.quantity)),
+        func.sum(PlanLine.amount),
+        func.sum(case((assess, 1), else_=0)),
+        func.sum(case((assess, PlanLine.amount), else_=0)),
+        func.sum(func.coalesce(PlanLine.contingent_amount, 0)),
     ).where(PlanLine.plan_id == plan.id)
     if ids is not None:
         stmt = stmt.where(PlanLine.project_id.in_(list(ids)))
     stmt = stmt.group_by(PlanLine.project_id)
     return {
-        pid: {"lines": n, "quantity": money(qty), "cost": money(cost)}
-        for pid, n, qty, cost in session.execute(stmt)
+        pid: {
+            "lines": n,
+            "quantity": money(qty),
+            "cost": money(cost),
+            "assessments": int(n_assess or 0),
+            "assessment_cost": money(a_cost),
+            "contingent_cost": money(contingent),
+        }
+        for pid, n, qty, cost, n_assess, a_cost, contingent in session.execute(stmt)
     }

@@ -37,8 +37,11 @@ class PlanCreate(_In):
     budgets: dict[str, YearBudgetIn] | None = None
     categories: Annotated[list[Category], Field(min_length=1)] | None = None
     include_encouraged: bool = False
+    include_advisory: bool = True
+    """False: leave out flags resting on another province's text (advisory, 参考)."""
     unit_costs: dict[str, Money] | None = None
-    """Price overrides, keyed 'category' or 'category.variant' (e.g. 'gas_pipe.riser')."""
+    """Price overrides, keyed 'category', 'category.variant' (e.g. 'gas_pipe.riser') or
+    'category.assessment' (the price of an assessment)."""
     as_of: IsoDate | None = None
 
 
@@ -106,6 +109,11 @@ class PlanSummary(PlanHeader):
     model_config = ConfigDict(extra="allow")
 
     total_cost: Decimal
+    """Everything the plan pays for: renewal_cost + assessment_cost."""
+    renewal_cost: Decimal
+    assessment_cost: Decimal
+    contingent_cost: Decimal
+    """Renewals the planned assessments may lead to: shown, not in total_cost or budgets."""
     line_count: int
     shortfall: dict[str, Any]
     years: list[dict[str, Any]]
@@ -130,6 +138,11 @@ class LineRead(BaseModel):
     late: bool
     beyond_budget: bool
     rule_ids: list[str]
+    work: Literal["renewal", "assessment"]
+    """更新, or 评估: quantity, unit_cost and amount are then the assessment's."""
+    contingent_amount: Decimal | None
+    """For an assessment: the renewal it may lead to (万元), not in the plan's totals."""
+    advisory: bool
 
 
 class LineList(BaseModel):
@@ -159,6 +172,9 @@ class ProjectRead(BaseModel):
     lines: int = 0
     quantity: Decimal = Decimal(0)
     cost: Decimal = Decimal(0)
+    assessments: int = 0
+    assessment_cost: Decimal = Decimal(0)
+    contingent_cost: Decimal = Decimal(0)
 
 
 class ProjectList(BaseModel):

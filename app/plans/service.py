@@ -48,6 +48,7 @@ def create_plan(session: Session, principal: Principal, body: PlanCreate) -> Pla
         categories=inputs.categories,
         horizon_end=date(inputs.last_year, 12, 31),
         include_encouraged=inputs.include_encouraged,
+        include_advisory=inputs.include_advisory,
     )
     with paused_gc():
         return _create(session, principal, inputs, sel)
@@ -130,6 +131,7 @@ def stats(schedule: Schedule, loaded: Loaded, data_gaps: int) -> dict[str, Any]:
         },
         "beyond_horizon": schedule.beyond_horizon + loaded.beyond_horizon,
         "data_gaps": data_gaps,
+        "left_out": dict(loaded.left_out),
         "flags_evaluated": [min(evaluated), max(evaluated)] if evaluated else [],
     }
 

@@ -85,7 +85,8 @@ def draft_values(d: ProjectDraft) -> dict[str, Any]:
 LINE_FIELDS = (
     "plan_id", "project_id", "rank", "asset_id", "asset_code", "category", "region_code",
     "address", "year", "level", "pack_id", "rule_ids", "in_scope_on", "due_on", "beyond_budget",
-    "quantity", "unit_cost", "amount", "cost_source", "quantity_assumed",
+    "quantity", "unit_cost", "amount", "cost_source", "quantity_assumed", "work",
+    "contingent_amount", "advisory",
 )  # fmt: skip
 
 
@@ -107,7 +108,7 @@ def insert_lines(
                 plan_id, project, p.rank, c.asset_id, f.asset_code, c.category, c.region_code,
                 f.address, p.year, c.level, f.pack_id, f.rule_ids, c.in_scope_on, c.due_on,
                 p.beyond_budget, f.quantity, f.unit_cost, c.amount, f.cost_source,
-                f.quantity_assumed,
+                f.quantity_assumed, f.work, f.contingent, f.advisory,
             )  # fmt: skip
 
     return bulk_insert(session, LINES, LINE_FIELDS, rows())

@@ -100,6 +100,7 @@ def _planned_more(
             PlanLine.plan_id == plan.id,
             PlanLine.category == target.category,
             PlanLine.year <= target.by.year,
+            PlanLine.work == "renewal",  # an assessment renews nothing
             region_prefix_clause(PlanLine.region_code, prefix),
             scope_clause(principal, PlanLine.region_code, PlanLine.category),
             ~done_clause(),

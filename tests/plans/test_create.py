@@ -37,7 +37,13 @@ class TestFromEngineFlags:
         elev = lines[lift["id"]]
         assert elev["level"] == "assess" and elev["due_on"] == "2028-12-31"
         assert elev["project"]["label"] == "锦绣花园"
-        assert D(plan["total_cost"]) == D("70")
+        # the elevator's line is an assessment (0.5 万), its renewal (40 万) a contingent cost
+        assert (elev["work"], elev["work_label"]) == ("assessment", "评估")
+        assert D(elev["amount"]) == D("0.5") and D(elev["contingent_amount"]) == D("40")
+        assert gas["work"] == "renewal" and gas["contingent_amount"] is None
+        assert D(plan["total_cost"]) == D("30.5")
+        assert D(plan["renewal_cost"]) == D("30") and D(plan["assessment_cost"]) == D("0.5")
+        assert D(plan["contingent_cost"]) == D("40")
         assert plan["packs"]["HA"]["versions"] == ["2026.2"]
 
 

@@ -17,6 +17,7 @@ from tests.plans.helpers import API, all_lines, due_asset, make_plan, set_flags
 HEADERS = [
     "序号", "设备编号", "类别", "区划", "地址", "依据条款", "截止日期", "计划年度",
     "单价", "金额", "资金来源", "实施主体", "责任单位", "计划开工", "计划完工",
+    "工作内容", "评估后或有更新金额", "参考依据",
 ]  # fmt: skip
 
 
