@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.kit.values import norm
@@ -148,6 +148,8 @@ class RegionIndex:
         if text:
             if _CODE.match(text):
                 return self._by_code(text)
+            if text.isdigit():
+                raise ValueError(f"行政区划代码应为 6 位数字: {text}")
             return self._by_name(text, text, scope)
         written = "/".join(p for p in (province, city, district) if p)
         if not written:
@@ -219,3 +221,20 @@ def _chain_matches(prefix: str, ancestors: tuple[tuple[str, ...], ...]) -> bool:
             if prefix.endswith(form) and _chain_matches(prefix[: -len(form)], ancestors[i + 1 :]):
                 return True
     return False
+
+
+_SHARED: dict[str, tuple[tuple[int, int], RegionIndex]] = {}
+
+
+def shared_index(session: Session) -> RegionIndex:
+    """The index of this database, built once per process (rebuilt when the tables' row counts
+    change, i.e. after a seed run of a newer list)."""
+    key = str(session.get_bind().engine.url)
+    stamp = (
+        session.scalar(select(func.count()).select_from(Region)) or 0,
+        session.scalar(select(func.count()).select_from(RetiredRegion)) or 0,
+    )
+    hit = _SHARED.get(key)
+    if hit is None or hit[0] != stamp:
+        hit = _SHARED[key] = (stamp, RegionIndex.load(session))
+    return hit[1]
