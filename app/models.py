@@ -6,7 +6,7 @@ from app.audit.models import Change, ChangeSet
 from app.db import Base
 from app.imports.models import ImportBatch, ImportRow
 from app.plans.models import Plan, PlanLine, PlanProject
-from app.regions.models import Region
+from app.regions.models import Region, RetiredRegion
 from app.rules.models import AssetFlag, RulePackRecord
 
 metadata = Base.metadata
@@ -24,6 +24,7 @@ __all__ = [
     "PlanLine",
     "PlanProject",
     "Region",
+    "RetiredRegion",
     "RulePackRecord",
     "metadata",
 ]

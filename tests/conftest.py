@@ -22,7 +22,7 @@ from app.main import create_app
 from app.models import metadata
 from app.regions.service import seed_regions
 
-KEEP_TABLES = {"regions", "alembic_version", "rule_packs"}
+KEEP_TABLES = {"regions", "retired_regions", "alembic_version", "rule_packs"}
 
 
 def _database_url(tmp: Path) -> str:

@@ -54,9 +54,13 @@ def _read(session: Session, asset: Asset) -> dict[str, Any]:
 
 @router.post("", response_model=AssetRead, status_code=201)
 def create_asset(session: DbSession, principal: CurrentPrincipal, body: AssetCreate) -> Any:
-    """Register an asset; the body's fields are those of its category (DOMAIN.md §4)."""
-    asset = service.register_asset(session, principal, body)
-    return _read(session, asset)
+    """Register an asset; the body's fields are those of its category (DOMAIN.md §4).
+
+    `region_code` may be a name (河南省郑州市中原区, 中原区 when the caller's scope makes it
+    unique); a retired code is registered under its successor, with `warnings` saying so."""
+    warnings: list[str] = []
+    asset = service.register_asset(session, principal, body, warnings)
+    return _read(session, asset) | ({"warnings": warnings} if warnings else {})
 
 
 @router.get("", response_model=AssetList)
@@ -104,7 +108,9 @@ def patch_asset(
     patch: Annotated[dict[str, Any], Body()],
 ) -> Any:
     """Change some fields; the merged record must still be valid for its category."""
-    return _read(session, service.update_asset(session, principal, asset_id, patch))
+    warnings: list[str] = []
+    asset = service.update_asset(session, principal, asset_id, patch, warnings)
+    return _read(session, asset) | ({"warnings": warnings} if warnings else {})
 
 
 @router.delete("/{asset_id}", status_code=204)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import (
@@ -19,9 +20,11 @@ from app.assets.spec import (
     CATEGORIES,
     FieldSpec,
     choices_for,
+    enum_index,
     fields_for,
     is_required,
 )
+from app.kit.values import norm
 
 
 def _iso_date(value: Any) -> Any:
@@ -42,6 +45,14 @@ def _bad_date() -> Any:
     raise ValueError("expected an ISO date YYYY-MM-DD")
 
 
+def _enum_code(index: dict[str, str], value: Any) -> Any:
+    """An enum value given by its label or a variant → its code (anything else is left as is,
+    for the Literal to refuse)."""
+    if isinstance(value, str):
+        return index.get(norm(value), value)
+    return value
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -54,7 +65,11 @@ def _annotation(spec: FieldSpec, category: str) -> Any:
     if spec.kind == "enum":
         if spec.name == "category":
             return Literal[category]
-        return Literal[choices_for(spec, category)]
+        # codes, or the labels and variants survey sheets use (合格, YSP-5), as the import takes
+        return Annotated[
+            Literal[choices_for(spec, category)],
+            BeforeValidator(partial(_enum_code, enum_index(spec, category))),
+        ]
     if spec.kind == "date":
         return IsoDate
     if spec.kind == "bool":
@@ -75,7 +90,8 @@ def _category_model(category: str) -> type[BaseModel]:
     for spec in fields_for(category):
         ann = _annotation(spec, category)
         if spec.name == "region_code":
-            ann = Annotated[str, Field(pattern=r"^\d{6}$")]
+            # a 6-digit code, or a name (河南省郑州市中原区) the service resolves
+            ann = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64)]
         if spec.name == "status":
             fields[spec.name] = (ann, "in_service")
         elif is_required(spec, category):

@@ -17,23 +17,39 @@ from app.audit.recorder import record_change
 from app.errors import Conflict, Invalid
 from app.kit.dates import today
 from app.kit.validation import invalid_from
+from app.regions.lookup import shared_index
 from app.regions.queries import region_exists
 from app.rules import service as rules_service
 
 
-def _ensure_region(session: Session, region_code: str) -> None:
-    if not region_exists(session, region_code):
+def _resolve_region(
+    session: Session, principal: Principal, given: str, warnings: list[str] | None
+) -> str:
+    """The current code of a region given as a code or a name; a retired code (or name) is
+    replaced by its successor with a warning. 422 naming the problem (or the candidates)."""
+    if len(given) == 6 and given.isdigit() and region_exists(session, given):
+        return given
+    try:
+        found = shared_index(session).resolve(given, {}, principal.region_prefix)
+    except ValueError as exc:
+        found, reason = None, str(exc)
+    else:
+        reason = f"无法识别的行政区划: {given}"
+    if found is None:
         raise Invalid(
-            f"region_code {region_code} is not a known administrative division (GB/T 2260)",
+            f"region_code {given} is not a known administrative division (GB/T 2260): {reason}",
             errors=[
                 {
                     "loc": ["body", "region_code"],
                     "field": "region_code",
-                    "msg": f"unknown region code {region_code}",
+                    "msg": reason,
                     "type": "unknown_region",
                 }
             ],
         )
+    if found.note and warnings is not None:
+        warnings.append(found.note)
+    return found.code
 
 
 def _record(
@@ -73,11 +89,13 @@ def _ensure_unique(
     )
 
 
-def register_asset(session: Session, principal: Principal, data: BaseModel) -> Asset:
-    """Add an asset to the ledger and evaluate its flags."""
+def register_asset(
+    session: Session, principal: Principal, data: BaseModel, warnings: list[str] | None = None
+) -> Asset:
+    """Add an asset to the ledger and evaluate its flags (`warnings` gets what was corrected)."""
     values = data.model_dump()
+    values["region_code"] = _resolve_region(session, principal, values["region_code"], warnings)
     ensure_writable(principal, values["region_code"], values["category"])
-    _ensure_region(session, values["region_code"])
     _ensure_unique(session, principal, values["category"], values["asset_code"], None)
     if values.get("surveyed_on") is None:
         values["surveyed_on"] = today()
@@ -90,7 +108,11 @@ def register_asset(session: Session, principal: Principal, data: BaseModel) -> A
 
 
 def update_asset(
-    session: Session, principal: Principal, asset_id: int, patch: dict[str, Any]
+    session: Session,
+    principal: Principal,
+    asset_id: int,
+    patch: dict[str, Any],
+    warnings: list[str] | None = None,
 ) -> Asset:
     """Apply a partial change; the merged record is validated with its category's schema."""
     asset = get_asset(session, principal, asset_id)
@@ -113,8 +135,9 @@ def update_asset(
     except ValidationError as exc:
         raise invalid_from(exc) from exc
     if validated["region_code"] != asset.region_code:
-        ensure_writable(principal, validated["region_code"], asset.category)
-        _ensure_region(session, validated["region_code"])
+        code = _resolve_region(session, principal, validated["region_code"], warnings)
+        validated["region_code"] = code
+        ensure_writable(principal, code, asset.category)
     if validated["asset_code"] != asset.asset_code:
         _ensure_unique(session, principal, asset.category, validated["asset_code"], asset.id)
     changed = {k: v for k, v in validated.items() if getattr(asset, k) != v}

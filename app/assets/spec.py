@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.kit.values import norm
+
 Kind = Literal["text", "date", "int", "decimal", "bool", "enum"]
 
 CATEGORIES: dict[str, str] = {
@@ -165,7 +167,7 @@ COMMON: list[FieldSpec] = [
 ]
 
 ASSESSMENT_ELEVATOR = {
-    "safe": ("合格", "安全"),
+    "safe": ("合格", "通过", "安全"),
     "repair": ("大修",),
     "modernize": ("改造",),
     "renew": ("更新",),
@@ -223,7 +225,8 @@ CATEGORY_FIELDS: list[FieldSpec] = [
         "enum",
         "elevator",
         "gas_pipe",
-        choices={**ASSESSMENT_ELEVATOR, **ASSESSMENT_GAS},
+        choices={**ASSESSMENT_GAS, **ASSESSMENT_ELEVATOR},
+        # the labels differ by category (elevator 合格, gas pipe 可继续使用): CATEGORY_LABELS
         aliases=("评估结论", "老化评估结论", "评估结果", "安全评估结果"),
     ),
     _f("assessed_on", "评估日期", "date", "elevator", "gas_pipe", aliases=("安全评估日期",)),
@@ -365,11 +368,11 @@ CATEGORY_FIELDS: list[FieldSpec] = [
         "enum",
         "lpg_cylinder",
         choices={
-            "YSP4.7": ("YSP4.7", "YSP-2"),
-            "YSP12": ("YSP12", "YSP-5"),
-            "YSP26.2": ("YSP26.2", "YSP-10"),
-            "YSP35.5": ("YSP35.5", "YSP-15"),
-            "YSP118": ("YSP118", "YSP-50"),
+            "YSP4.7": ("YSP4.7", "YSP-4.7", "YSP-2", "YSP2"),
+            "YSP12": ("YSP12", "YSP-12", "YSP-5", "YSP5"),
+            "YSP26.2": ("YSP26.2", "YSP-26.2", "YSP-10", "YSP10"),
+            "YSP35.5": ("YSP35.5", "YSP-35.5", "YSP-15", "YSP15"),
+            "YSP118": ("YSP118", "YSP-118", "YSP-50", "YSP50"),
             "YSP118-II": ("YSP118-II", "YSP118-Ⅱ"),
         },
         aliases=("钢瓶型号", "规格型号"),
@@ -460,6 +463,11 @@ CATEGORY_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
         "hydrogen",
     ),
 }
+CATEGORY_LABELS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("assessment_result", "elevator"): ASSESSMENT_ELEVATOR,
+    ("assessment_result", "gas_pipe"): ASSESSMENT_GAS,
+}
+"""Fields whose labels differ by category: the labels each category accepts and writes."""
 CATEGORY_REQUIRED: dict[str, tuple[str, ...]] = {"lpg_cylinder": ("manufactured_on",)}
 
 
@@ -475,3 +483,29 @@ def choices_for(spec: FieldSpec, category: str) -> tuple[str, ...]:
 
 def is_required(spec: FieldSpec, category: str) -> bool:
     return spec.required or spec.name in CATEGORY_REQUIRED.get(category, ())
+
+
+def labels_for(spec: FieldSpec, category: str) -> dict[str, tuple[str, ...]]:
+    """Enum code → labels (canonical Chinese label first) of a field in one category."""
+    own = CATEGORY_LABELS.get((spec.name, category))
+    if own is not None:
+        return own
+    return {code: spec.choices.get(code, ()) for code in choices_for(spec, category)}
+
+
+def label_of(spec: FieldSpec, code: str, category: str | None = None) -> str:
+    """The Chinese label written for an enum code (in its category when given)."""
+    if spec.name == "category":
+        return CATEGORIES.get(code, code)
+    labels = labels_for(spec, category) if category else spec.choices
+    return (labels.get(code) or (code,))[0]
+
+
+def enum_index(spec: FieldSpec, category: str) -> dict[str, str]:
+    """Normalised code or label → code, for the codes this category accepts: how district
+    workbooks and API callers may write a value (合格 for an elevator's `safe`, YSP-5)."""
+    index: dict[str, str] = {}
+    for code, labels in labels_for(spec, category).items():
+        for word in (code, *labels):
+            index.setdefault(norm(word), code)
+    return index

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from app.assets.spec import CATEGORIES, CATEGORY_VARIANTS, FieldSpec, choices_for
+from app.assets.spec import (
+    CATEGORIES,
+    CATEGORY_VARIANTS,
+    FieldSpec,
+    choices_for,
+    enum_index,
+    label_of,
+)
 from app.kit.values import (
     cell_text,
     is_blank,
@@ -48,16 +55,6 @@ NUMERAL_PREFIXES: dict[str, tuple[str, ...]] = {"emission_stage": ("国",)}
 """Int fields that also accept ordinals: 国三 / 国Ⅲ / 国III / 3 → 3."""
 
 DECIMAL_PLACES, MAX_DIGITS = 4, 14
-
-
-def enum_index(spec: FieldSpec, category: str) -> dict[str, str]:
-    """Normalised code or label → code, for the codes this category accepts."""
-    allowed = choices_for(spec, category)
-    index: dict[str, str] = {}
-    for code in allowed:
-        for word in (code, *spec.choices.get(code, ())):
-            index.setdefault(norm(word), code)
-    return index
 
 
 CATEGORY_INDEX: dict[str, str] = {
@@ -105,7 +102,7 @@ def _text(max_length: int) -> Converter:
 def _enum(spec: FieldSpec, category: str) -> Converter:
     index = enum_index(spec, category)
     allowed = choices_for(spec, category)
-    shown = "、".join(spec.choices.get(c, (c,))[0] for c in allowed)
+    shown = "、".join(label_of(spec, c, category) for c in allowed)
 
     def convert(value: Any) -> str:
         code = index.get(norm(cell_text(value)))

@@ -187,6 +187,7 @@ def _parse_into(
                 elif guard.add(result, first_col, cells):
                     _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
             _stage_checked(stage, groups, mapper, lay.sheet, guard, rejects)
+            out.warnings.extend(mapper.warnings())
             # reading a large sheet overlaps parsing it: its time is what the parser waited
             out.timings["read"] = out.timings.get("read", 0.0) + sheet.load_seconds
             done += max(0, sheet.total_rows - lay.header_row - 1)

@@ -73,7 +73,10 @@ class RowMapper:
         self.seen = seen
         self.category = category or layout.category
         self._plans: dict[str, list[_Field]] = {}
-        self._region_cache: dict[Any, tuple[str | None, str | None]] = {}
+        self._region_cache: dict[Any, tuple[str | None, str | None, str | None]] = {}
+        """Region cell(s) and category → (code, error, warning)."""
+        self.region_notes: dict[str, list[int]] = {}
+        """Warning (a retired code replaced by its successor) → the rows it applies to."""
         self._fast_plans: dict[tuple[str, int], list[tuple[int, str, bool, int, _Field]]] = {}
         self._last_parts: tuple[str, ...] = ()
         self._sheet = layout.sheet
@@ -136,8 +139,10 @@ class RowMapper:
             hit = self._region_cache.get((values[pos] if 0 <= pos < width else None, category))
             if hit is not None and hit[1] is None and hit[0] is not None:
                 out["region_code"] = hit[0]
+                if hit[2] is not None:
+                    self._noted(hit[2], index + 1)
             else:
-                self._region(values, first_col, category, out, errors)
+                self._region(values, first_col, category, out, errors, index + 1)
             if errors or len(out) < self._min_fields.get(category, 0):
                 self._required(category, out, errors)
         row = index + 1
@@ -264,6 +269,7 @@ class RowMapper:
         category: str,
         out: dict[str, Any],
         errors: list[dict[str, Any]],
+        row: int,
     ) -> None:
         """Resolve and scope-check the row's region (cached per spelling and category)."""
         raw = self._cell(values, first_col, self.region_col)
@@ -280,7 +286,9 @@ class RowMapper:
             self._last_parts = parts
             hit = self._resolve_region(raw, category)
             self._region_cache[key] = hit
-        code, message = hit
+        code, message, note = hit
+        if note is not None and message is None:
+            self._noted(note, row)
         if message is not None:
             errors.append(
                 self._error(
@@ -290,19 +298,37 @@ class RowMapper:
         elif code is not None:
             out["region_code"] = code
 
-    def _resolve_region(self, raw: Any, category: str) -> tuple[str | None, str | None]:
+    def _resolve_region(self, raw: Any, category: str) -> tuple[str | None, str | None, str | None]:
         names = self.layout.region_columns
         parts = {k: cell_text(v) for k, v in zip(names, self._last_parts, strict=False)}
+        text = cell_text(raw) if not is_blank(raw) else ""
         try:
-            code = self.regions.resolve(cell_text(raw) if not is_blank(raw) else "", parts)
+            found = self.regions.resolve(text, parts, self.principal.region_prefix)
         except ValueError as exc:
-            return None, str(exc)
-        if code is None or self.principal.covers(code, category):
-            return code, None
+            return None, str(exc), None
+        if found is None:
+            return None, None, None
+        code = found.code
+        if self.principal.covers(code, category):
+            return code, None, found.note
         scope = self.principal.region_prefix or "全国"
         if self.principal.category:
             scope += f"/{CATEGORIES.get(self.principal.category, self.principal.category)}"
-        return code, f"行政区划 {code} / {CATEGORIES[category]} 不在您的权限范围({scope})内"
+        return code, f"行政区划 {code} / {CATEGORIES[category]} 不在您的权限范围({scope})内", None
+
+    def _noted(self, note: str, row: int) -> None:
+        rows = self.region_notes.get(note)
+        if rows is None:
+            rows = self.region_notes[note] = []
+        rows.append(row)
+
+    def warnings(self) -> list[str]:
+        """One warning per replaced retired code, with the rows (the first 20) it applies to."""
+        out = []
+        for note, rows in self.region_notes.items():
+            shown = "、".join(str(r) for r in rows[:20]) + ("…" if len(rows) > 20 else "")
+            out.append(f"工作表 {self._sheet} 第 {shown} 行(共 {len(rows)} 行): {note}")
+        return out
 
     def _required(self, category: str, out: dict[str, Any], errors: list[dict[str, Any]]) -> None:
         if any(e["field"] in ("region_code",) for e in errors):

@@ -14,7 +14,14 @@ from typing import Any
 
 import xlsxwriter
 
-from app.assets.spec import CATEGORIES, FieldSpec, choices_for, fields_for, is_required
+from app.assets.spec import (
+    CATEGORIES,
+    FieldSpec,
+    choices_for,
+    fields_for,
+    is_required,
+    label_of,
+)
 
 EXAMPLE_CODE = "示例-0001"
 OPTIONS_SHEET = "选项"
@@ -36,19 +43,17 @@ EXAMPLES: dict[str, Any] = {
 }
 
 
-def label(spec: FieldSpec, code: str) -> str:
+def label(spec: FieldSpec, code: str, category: str | None = None) -> str:
     """The Chinese label written for an enum code (the first one in the spec)."""
-    if spec.name == "category":
-        return CATEGORIES.get(code, code)
-    return spec.choices.get(code, (code,))[0]
+    return label_of(spec, code, category)
 
 
-def cell_value(spec: FieldSpec, value: Any) -> Any:
+def cell_value(spec: FieldSpec, value: Any, category: str | None = None) -> Any:
     """A ledger value as written in a workbook: labels for enums, 是/否, numbers, dates."""
     if value is None:
         return None
     if spec.kind == "enum":
-        return label(spec, str(value))
+        return label(spec, str(value), category)
     if spec.kind == "bool":
         return "是" if value else "否"
     if isinstance(value, Decimal):
@@ -102,7 +107,7 @@ class SpecWriter:
             ws.data_validation(2, col, MAX_ROW, col, {"validate": "list", "source": ["是", "否"]})
         elif spec.kind == "enum":
             codes = (category,) if spec.name == "category" else choices_for(spec, category)
-            labels = [label(spec, c) for c in codes]
+            labels = [label(spec, c, category) for c in codes]
             ws.data_validation(
                 2, col, MAX_ROW, col, {"validate": "list", "source": self._option_range(labels)}
             )
@@ -117,7 +122,7 @@ class SpecWriter:
     def write_row(self, ws: Any, row: int, specs: list[FieldSpec], values: dict[str, Any]) -> None:
         """One data row in the template's layout (rows must come in order)."""
         for col, spec in enumerate(specs):
-            value = cell_value(spec, values.get(spec.name))
+            value = cell_value(spec, values.get(spec.name), values.get("category"))
             if value is None:
                 continue
             if isinstance(value, date | datetime):

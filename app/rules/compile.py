@@ -245,7 +245,10 @@ def _sql_age(node: Age, _col: Col, bits: Bits) -> SqlNode:
 
 def _sql_date_passed(node: DatePassed, _col: Col, bits: Bits) -> SqlNode:
     col = _col(node.field)
-    start = case((col.is_(None), MAX), (col >= MAX, MAX), else_=next_day(col))
+    if node.on_the_day:
+        start = case((col.is_(None), MAX), else_=col)
+    else:
+        start = case((col.is_(None), MAX), (col >= MAX, MAX), else_=next_day(col))
     if node.field in NULL_DECIDED:
         return SqlNode(true(), start, MAX, NONE_MISSING)
     return SqlNode(col.is_not(None), start, MAX, _missing_if(col.is_(None), [node.field], bits))

@@ -2,7 +2,8 @@
 
 Nodes: `all`/`any`/`not`, comparisons (`eq ne lt le gt ge in not_in`), null checks, and
 time-bounded ages: `age_at_least` (holds from the day an asset reaches an age), `age_below`
-(holds until that day) and `date_passed` (holds after a date field). No `eval`.
+(holds until that day), `date_passed` (holds after a date field) and `date_reached` (holds from
+that date on). No `eval`.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ class Age:
 
 @dataclass(frozen=True)
 class DatePassed:
+    """Holds after the date in `field` (`date_passed`), or from that date on (`date_reached`: the
+    field is the last day something is allowed, e.g. a cylinder's life_extended_until)."""
+
     field: str
+    on_the_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,9 +138,10 @@ def parse_condition(raw: Any, ctx: ParseContext) -> Node:
         for name in basis:
             _check_field(name, ctx, kinds=("date",))
         return Age(_parse_years(spec, ctx), basis, below)
-    if "date_passed" in raw:
-        _check_field(raw["date_passed"], ctx, kinds=("date",))
-        return DatePassed(raw["date_passed"])
+    for key in ("date_passed", "date_reached"):
+        if key in raw:
+            _check_field(raw[key], ctx, kinds=("date",))
+            return DatePassed(raw[key], on_the_day=key == "date_reached")
     if "field" in raw:
         return _parse_field_test(raw, ctx)
     raise PackError(f"{ctx.where}: unknown condition {sorted(raw)}")

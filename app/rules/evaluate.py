@@ -154,7 +154,9 @@ def _date_passed(node: DatePassed, facts: dict[str, Any]) -> Result:
     value = facts.get(node.field)
     if value is None:
         return FALSE if node.field in NULL_DECIDED else Unknown(frozenset({node.field}))
-    return Span(value + timedelta(days=1), MAX_DAY) if value < MAX_DAY else FALSE
+    if value >= MAX_DAY:
+        return FALSE
+    return Span(value if node.on_the_day else value + timedelta(days=1), MAX_DAY)
 
 
 def _all(results: list[Result]) -> Result:

@@ -11,7 +11,15 @@ import pytest
 from pydantic import ValidationError
 
 from app.assets.schemas import CREATE_MODELS
-from app.assets.spec import ALL_FIELDS, CATEGORIES, FieldSpec, choices_for, fields_for, is_required
+from app.assets.spec import (
+    ALL_FIELDS,
+    CATEGORIES,
+    FieldSpec,
+    choices_for,
+    fields_for,
+    is_required,
+    labels_for,
+)
 from app.imports.convert import convert_cell, enum_index, make_converter
 from app.imports.headers import HEADER_INDEX, find_header, header_key, sheet_category
 
@@ -118,7 +126,8 @@ def _value(rng: random.Random, spec: FieldSpec, category: str) -> Any:
     if spec.kind == "enum":
         if spec.name == "category":
             return category
-        pool = [*choices_for(spec, category), *spec.choices, "bogus"]
+        labels = [w for words in labels_for(spec, category).values() for w in words]
+        pool = [*choices_for(spec, category), *spec.choices, *labels, "bogus"]
         return rng.choice(pool)
     low = int(spec.minimum or 0)
     high = int(spec.maximum) if spec.maximum is not None else 10**6
@@ -135,7 +144,8 @@ def _fast(category: str, row: dict[str, Any]) -> dict[str, Any] | None:
         if spec.name not in row:
             continue
         if spec.name == "region_code":
-            if not (len(row[spec.name]) == 6 and row[spec.name].isdigit()):
+            # a code or a name: both paths resolve it against the region table afterwards
+            if not 1 <= len(row[spec.name]) <= 64:
                 return None
             out[spec.name] = row[spec.name]
             continue

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import openpyxl
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.regions.models import Region
 from tests.imports.conftest import API, run, sheet
 
 ASSETS = "/api/v1/assets"
@@ -154,35 +150,6 @@ def test_category_column_in_one_sheet(client: TestClient, db: sessionmaker[Sessi
     assert "路灯" in messages[(7, "category")]
 
 
-@pytest.fixture
-def second_chaoyang(db: sessionmaker[Session]) -> Iterator[None]:
-    """长春市朝阳区 next to 北京市朝阳区, so a bare 朝阳区 is ambiguous."""
-    extra = [
-        Region(
-            code="220100",
-            name="长春市",
-            level="city",
-            parent_code="220000",
-            province_code="22",
-            full_name="吉林省长春市",
-        ),
-        Region(
-            code="220104",
-            name="朝阳区",
-            level="district",
-            parent_code="220100",
-            province_code="22",
-            full_name="吉林省长春市朝阳区",
-        ),
-    ]
-    with db() as s, s.begin():
-        s.add_all(extra)
-    yield
-    with db() as s, s.begin():
-        s.execute(delete(Region).where(Region.code.in_(["220104", "220100"])))
-
-
-@pytest.mark.usefixtures("second_chaoyang")
 def test_region_names_instead_of_codes(client: TestClient, db: sessionmaker[Session]) -> None:
     wb = sheet(
         [

@@ -28,7 +28,7 @@ from app.rules.service import (
 from app.rules.status import flag_statuses
 
 AS_OF = date(2026, 11, 29)
-REGIONS = ["410102", "130102", "310101", "140105", "440106", "110105"]
+REGIONS = ["410102", "130102", "310101", "140105", "440106", "110105", "320102", "650102"]
 DATES = [
     date(2004, 2, 29),
     date(2006, 11, 29),

@@ -396,7 +396,16 @@ class TestDates:
             manufactured_on=date(2015, 1, 1),
             life_extended_until=date(2027, 1, 1),
         )["LPG-END-OF-LIFE"]
-        assert f.due_on == date(2027, 1, 2)
+        # the extension's date is the last day of use: the flag is due on it, not the day after
+        assert f.in_scope_on == f.due_on == date(2027, 1, 1)
+        last_day = flags(
+            "CN",
+            "lpg_cylinder",
+            standard="GB 5842-2006",
+            manufactured_on=date(2015, 1, 1),
+            life_extended_until=AS_OF,
+        )["LPG-END-OF-LIFE"]
+        assert last_day.due_on == AS_OF  # due today, not yet overdue (due before as_of)
 
     def test_stamped_design_life_overrides_default(self) -> None:
         f = flags(
