@@ -4,6 +4,7 @@ gives; a failure part-way leaves the ledger, its flags and its indexes as they w
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Any
 
@@ -70,13 +71,19 @@ def _shape(db: sessionmaker[Session]) -> tuple[Any, ...]:
         )
 
 
-def _flag_fk_checked(db: sessionmaker[Session]) -> bool:
-    with db() as s:
-        checked: bool = s.scalar(
-            text("SELECT convalidated FROM pg_constraint WHERE conname = :name"),
-            {"name": rules_service.FLAG_FK_NAME},
-        )
-        return checked
+def _flag_fk_checked(db: sessionmaker[Session], wait_s: float = 30.0) -> bool:
+    """The flags' foreign key is validated: the worker does it after the commit it reported, so
+    wait for it (a loaded machine may take a while)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with db() as s:
+            checked: bool = s.scalar(
+                text("SELECT convalidated FROM pg_constraint WHERE conname = :name"),
+                {"name": rules_service.FLAG_FK_NAME},
+            )
+        if checked or time.monotonic() > deadline:
+            return checked
+        time.sleep(0.05)
 
 
 def test_rows_applied_while_parsing_match_the_staged_path(
@@ -232,6 +239,6 @@ def test_a_flag_key_left_unchecked_is_checked_when_a_worker_starts(
                 "FOREIGN KEY (asset_id) REFERENCES assets (id) ON DELETE CASCADE NOT VALID"
             )
         )
-    assert not _flag_fk_checked(db)
+    assert not _flag_fk_checked(db, wait_s=0)
     worker.recover(db)
     assert _flag_fk_checked(db)
