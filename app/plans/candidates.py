@@ -143,24 +143,25 @@ def load_candidates(
 ) -> Loaded:
     """One candidate per flagged asset: required flags decide (else encouraged ones)."""
     out = Loaded()
-    advisory = advisory_rules_cached()
+    advisory = get_registry().advisory
     group: list[Any] = []
     for row in _flag_rows(session, sel):
         if group and row[ASSET_ID] != group[0][ASSET_ID]:
-            _add(out, _eligible(out, group, sel, advisory), sel.horizon_end, model, overridden)
+            _add(
+                out,
+                _eligible(out, group, sel, advisory),
+                sel.horizon_end,
+                model,
+                overridden,
+                advisory,
+            )
             group = []
         group.append(row)
     if group:
-        _add(out, _eligible(out, group, sel, advisory), sel.horizon_end, model, overridden)
+        _add(
+            out, _eligible(out, group, sel, advisory), sel.horizon_end, model, overridden, advisory
+        )
     return out
-
-
-def advisory_rules() -> frozenset[tuple[str, str]]:
-    """(pack id, rule id) of every advisory rule of the loaded packs."""
-    return frozenset(
-        (p.id, r.id) for p in get_registry().packs.values() for r in p.rules.values()
-        if r.basis.advisory
-    )  # fmt: skip
 
 
 OWNERS_AGREE = len(FLAG_COLUMNS) + FACT_KEYS.index("owners_agree")
@@ -194,7 +195,12 @@ def _fold(rows: list[Any]) -> tuple[str, date, date | None]:
 
 
 def _add(
-    out: Loaded, rows: list[Any], end: date, model: CostModel, overridden: frozenset[str]
+    out: Loaded,
+    rows: list[Any],
+    end: date,
+    model: CostModel,
+    overridden: frozenset[str],
+    advisory: frozenset[tuple[str, str]],
 ) -> None:
     """Fold an asset's flags into one candidate: earliest due, earliest start, worst level."""
     if not rows:
@@ -223,7 +229,7 @@ def _add(
             region_code=intern(first[REGION_CODE]),
             group=intern(group_label(category, facts)),
             subject=_interned(subject_of(category, facts, model)),
-            payload=_line_facts(use, cost, facts, advisory_rules_cached()),
+            payload=_line_facts(use, cost, facts, advisory),
         )
     )
     out.sources.update((r[PACK_ID], r[PACK_VERSION], r[RULE_ID], r[AS_OF]) for r in use)
@@ -232,19 +238,6 @@ def _add(
 def _interned(text: str | None) -> str | None:
     """One shared object per distinct string: names and codes repeat over 100,000s of lines."""
     return None if text is None else intern(text)
-
-
-def advisory_rules_cached() -> frozenset[tuple[str, str]]:
-    """advisory_rules() of the current registry, computed once per registry."""
-    registry = get_registry()
-    found = _ADVISORY.get(id(registry))
-    if found is None:
-        _ADVISORY.clear()
-        found = _ADVISORY[id(registry)] = advisory_rules()
-    return found
-
-
-_ADVISORY: dict[int, frozenset[tuple[str, str]]] = {}
 
 
 def _line_facts(

@@ -121,13 +121,7 @@ def price_cost(
     if level != "assess":
         return renewal
     cat = model.categories[category]
-    quantity, assumed = Decimal(1), False
-    if cat.assessment_quantity != "units":
-        raw = facts.get(cat.assessment_quantity)
-        if raw is None or Decimal(raw) <= 0:
-            quantity, assumed = cat.default_quantity, True
-        else:
-            quantity = Decimal(raw)
+    quantity, assumed = _quantity(cat, cat.assessment_quantity, facts)
     price = cat.assessment_price
     source = "plan" if f"{category}.{ASSESSMENT}" in overridden else "default"
     amount = (price * quantity).quantize(CENT)
@@ -142,18 +136,23 @@ def price_cost(
     )
 
 
+def _quantity(cat: CategoryCost, column: str, facts: Mapping[str, Any]) -> tuple[Decimal, bool]:
+    """(quantity, assumed): 1 for 'units', else the asset's column (the category's default
+    quantity when it is missing or not positive)."""
+    if column == "units":
+        return Decimal(1), False
+    raw = facts.get(column)
+    if raw is None or Decimal(raw) <= 0:
+        return cat.default_quantity, True
+    return Decimal(raw), False
+
+
 def _renewal_cost(
     model: CostModel, category: str, facts: Mapping[str, Any], overridden: frozenset[str]
 ) -> Cost:
     """The renewal of one asset: quantity × the variant's (or the asset's own) price."""
     cat = model.categories[category]
-    quantity, assumed = Decimal(1), False
-    if cat.quantity != "units":
-        raw = facts.get(cat.quantity)
-        if raw is None or Decimal(raw) <= 0:
-            quantity, assumed = cat.default_quantity, True
-        else:
-            quantity = Decimal(raw)
+    quantity, assumed = _quantity(cat, cat.quantity, facts)
     variant = str(facts.get(cat.variant_field)) if cat.variant_field else ""
     key = f"{category}.{variant}" if variant in cat.variants else category
     price = cat.variants.get(variant, cat.price)

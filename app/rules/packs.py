@@ -115,6 +115,9 @@ class Registry:
 
     packs: dict[str, Pack]
     by_province: dict[str, str]
+    advisory: frozenset[tuple[str, str]] = frozenset()
+    """(pack id, rule id) of every rule that rests on another province's text (or a product
+    default): computed once at load for the due list's filter and the plans."""
 
     def pack_for_region(self, region_code: str) -> Pack:
         return self.packs[self.by_province.get(region_code[:2], "CN")]
@@ -313,7 +316,10 @@ def load_registry(directory: Path) -> Registry:
                     f"{pack.id}.yaml: province {prov} already has pack {by_province[prov]}"
                 )
             by_province[prov] = pack.id
-    return Registry(packs=packs, by_province=by_province)
+    advisory = frozenset(
+        (p.id, r.id) for p in packs.values() for r in p.rules.values() if r.basis.advisory
+    )
+    return Registry(packs=packs, by_province=by_province, advisory=advisory)
 
 
 @lru_cache

@@ -65,10 +65,8 @@ def advisory_clause(flag: Any) -> ColumnElement[bool]:
     """The flag's rule is advisory in its pack (from the loaded packs; a pack change re-evaluates
     the ledger, so the stored flags' pack ids and versions are the loaded ones)."""
     by_pack: dict[str, list[str]] = {}
-    for pack in get_registry().packs.values():
-        ids = sorted(r.id for r in pack.rules.values() if r.basis.advisory)
-        if ids:
-            by_pack[pack.id] = ids
+    for pack_id, rule_id in sorted(get_registry().advisory):
+        by_pack.setdefault(pack_id, []).append(rule_id)
     if not by_pack:
         never: ColumnElement[bool] = flag.rule_id.is_(None)  # the rule id is never NULL
         return never

@@ -17,11 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import ROOT
-from app.rules.evaluate import Flag, evaluate_asset
 from app.rules.packs import get_registry
 from tests.factories import create
+from tests.rules.test_evaluate import AS_OF, flags, level
 
-AS_OF = date(2026, 11, 29)
 # the policy texts live beside the checkout (../shared), or where APP_POLICY_SOURCES says
 SOURCES = next(
     (
@@ -34,17 +33,6 @@ SOURCES = next(
     ),
     Path("/nonexistent"),
 )
-
-
-def flags(pack: str, category: str, as_of: date = AS_OF, **facts: Any) -> dict[str, Flag]:
-    facts.setdefault("status", "in_service")
-    result = evaluate_asset(get_registry().packs[pack], category, facts, as_of)
-    return {f.rule.id: f for f in result}
-
-
-def level(pack: str, category: str, rule: str, **facts: Any) -> str | None:
-    f = flags(pack, category, **facts).get(rule)
-    return f.level if f else None
 
 
 D = date
