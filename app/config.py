@@ -28,6 +28,9 @@ class ImportSettings(BaseModel):
     max_rows: int = 1_500_000
     max_uncompressed_mb: int = 2_000
     """Zip-bomb guard: total uncompressed size of the workbook's parts."""
+    max_read_mb: int = Field(default=384, ge=16)
+    """Memory one import job may use to read a sheet (or the pieces of a large one held at once):
+    a sheet whose used range would need more is refused, naming its far cells."""
     inline_worker: bool = True
     """Run import jobs in a thread of the server process."""
     dry_run_keep_days: int = Field(default=7, ge=1)

@@ -28,7 +28,7 @@ from app.imports.regions import RegionIndex
 from app.imports.rows import Accepted, Rejected, RowMapper
 from app.imports.staging import Group, Previews, Stage
 from app.kit.dates import today as kit_today
-from app.kit.xlsx import open_book
+from app.kit.xlsx import DEFAULT_READ_MB, open_book
 from app.rules import service as rules_service
 
 PREVIEW_ROWS = 50
@@ -61,6 +61,7 @@ def run_job(
     principal: Principal,
     tick: Callable[[int], None],
     max_rows: int,
+    max_read_mb: int = DEFAULT_READ_MB,
 ) -> Outcome:
     """Parse, stage, diff and (unless dry run or refused) apply one batch; flushes, never commits.
 
@@ -76,8 +77,10 @@ def run_job(
     stage = Stage(session.connection(), batch.id)
     out.timings["read"] = 0.0
     if _apply_while_parsing(session, batch, plan, principal, stage):
-        return _run_eager(session, batch, path, principal, tick, plan, regions, stage, out)
-    rejects = _parse_into(session, stage, plan, path, regions, principal, tick, out)
+        return _run_eager(
+            session, batch, path, principal, tick, plan, regions, stage, out, max_read_mb
+        )
+    rejects = _parse_into(session, stage, plan, path, regions, principal, tick, out, max_read_mb)
     stage.finish()
     read = out.timings.get("read", 0.0)
     out.timings["parse"] = time.perf_counter() - started - stage.load_seconds - read
@@ -121,6 +124,7 @@ def _run_eager(
     regions: RegionIndex,
     stage: Stage,
     out: Outcome,
+    max_read_mb: int,
 ) -> Outcome:
     """The job with ApplyWhileParsing: rows are applied while parsing goes on, the flags after."""
     started = time.perf_counter()
@@ -130,7 +134,9 @@ def _run_eager(
     )
     writer.start()
     try:
-        rejects = _parse_into(session, stage, plan, path, regions, principal, tick, out)
+        rejects = _parse_into(
+            session, stage, plan, path, regions, principal, tick, out, max_read_mb
+        )
         parsed = time.perf_counter()
         writer.finish()
     except BaseException:
@@ -162,12 +168,13 @@ def _parse_into(
     principal: Principal,
     tick: Callable[[int], None],
     out: Outcome,
+    max_read_mb: int,
 ) -> list[Rejected]:
     seen: dict[str, dict[str, tuple[str, int]]] = {}
     rejects: list[Rejected] = []
     guard = ScopeGuard(session, principal)
     done = 0
-    with open_book(path) as open_sheet:
+    with open_book(path, max_read_mb) as open_sheet:
         for lay in plan.layouts:
             sheet = open_sheet(lay.sheet)
             if done + sheet.total_rows - lay.header_row - 1 > plan.max_rows:
@@ -326,7 +333,10 @@ def _store_rows(
             "action": "reject",
             "category": r.category,
             "asset_code": (r.asset_code or "")[:64] or None,
-            "values": {"first_col": r.first_col, "cells": [jsonable(v) for v in r.values]},
+            "values": {
+                "first_col": r.first_col,
+                "cells": [jsonable(v) for v in _trimmed(r.values)],
+            },
             "errors": [{**e, "row": r.row} for e in r.errors],
         }
         for r in rejects
@@ -336,6 +346,15 @@ def _store_rows(
             rows.append(_preview_row(batch_id, action, group, staged, current))
     for i in range(0, len(rows), 5000):
         session.execute(insert(ImportRow), rows[i : i + 5000])
+
+
+def _trimmed(values: list[Any]) -> list[Any]:
+    """A row's cells without the blank ones after its last value (a stray cell far to the right
+    would otherwise store thousands of empty cells with every rejected row)."""
+    end = len(values)
+    while end and (values[end - 1] is None or values[end - 1] == ""):
+        end -= 1
+    return values[:end]
 
 
 def _preview_row(

@@ -87,8 +87,10 @@ class RowMapper:
         self._code_pos = -1
         self._region_pos = -1
         self._seen_in: dict[str, dict[str, tuple[str, int]]] = {}
-        self._min_fields = {c: 3 + len(CATEGORY_REQUIRED.get(c, ())) for c in CATEGORIES}
-        """category, asset_code, region_code and the category's required fields."""
+        self._also_required = {
+            c: CATEGORY_REQUIRED[c] for c in CATEGORIES if CATEGORY_REQUIRED.get(c)
+        }
+        """Fields a category requires beyond asset_code and region_code."""
         code_col = layout.column("asset_code")
         self.code_col = code_col.index if code_col else None
         region_col = layout.column("region_code")
@@ -143,7 +145,14 @@ class RowMapper:
                     self._noted(hit[2], index + 1)
             else:
                 self._region(values, first_col, category, out, errors, index + 1)
-            if errors or len(out) < self._min_fields.get(category, 0):
+            # every row, whatever else it holds: a row valid here must be one the ledger takes
+            also = self._also_required.get(category)
+            if (
+                errors
+                or "asset_code" not in out
+                or "region_code" not in out
+                or (also is not None and not all(name in out for name in also))
+            ):
                 self._required(category, out, errors)
         row = index + 1
         if not errors and category is not None:

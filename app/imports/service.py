@@ -15,7 +15,7 @@ from app.imports import files
 from app.imports.models import MODES, ImportBatch
 from app.imports.parse import plan_workbook
 from app.imports.queries import get_batch
-from app.kit.xlsx import check_workbook
+from app.kit.xlsx import check_readable, check_workbook
 
 
 def ensure_importer(principal: Principal) -> None:
@@ -74,8 +74,14 @@ def _check_options(category: str | None, mode: str) -> None:
 
 def _preflight(path: Path, settings: ImportSettings, category: str | None) -> int:
     """File checks and header detection on the first rows; the row estimate."""
-    check_workbook(path, max_uncompressed_mb=settings.max_uncompressed_mb)
-    return plan_workbook(path, category, settings.max_rows).rows_estimate
+    check_workbook(
+        path,
+        max_uncompressed_mb=settings.max_uncompressed_mb,
+        max_read_mb=settings.max_read_mb,
+    )
+    estimate = plan_workbook(path, category, settings.max_rows).rows_estimate
+    check_readable(path)
+    return estimate
 
 
 def request_commit(session: Session, principal: Principal, batch_id: int) -> ImportBatch:

@@ -100,7 +100,15 @@ def run_batch(
             batch = s.get_one(ImportBatch, batch_id)
             total = batch.rows_total
             principal = _principal(s, batch)
-            out = run_job(s, batch, files.path_of(batch), principal, tick, settings.max_rows)
+            out = run_job(
+                s,
+                batch,
+                files.path_of(batch),
+                principal,
+                tick,
+                settings.max_rows,
+                settings.max_read_mb,
+            )
             _finish(batch, out)
     except DomainError as exc:
         _fail(factory, batch_id, exc.detail)

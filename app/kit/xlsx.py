@@ -1,21 +1,32 @@
 """Reading xlsx workbooks safely: file checks, a cheap peek at the first rows, and fast row streams.
 
 The checks run before any parser sees the file: not a zip (415), a legacy or encrypted OLE2
-file (415 / 422), a zip bomb (413 / 422). `peek` reads only the first rows of every sheet from
-the XML stream, so a request can reject a file without headers in milliseconds; `iter_sheet_rows`
-is the bulk reader (python-calamine by default, openpyxl read-only for comparison).
+file (415 / 422), a zip bomb (413 / 422), a damaged zip or part, a DTD (entity expansion, external
+entities), cell references beyond Excel's limits or a used range far larger than the cells in it
+(422). `peek` reads only the first rows of every sheet from the XML stream, so a request can
+reject a file without headers in milliseconds; `iter_sheet_rows` is the bulk reader
+(python-calamine by default, openpyxl read-only for comparison).
+
+Reading memory is budgeted (`max_read_mb`): calamine allocates a sheet's whole used range (one
+cell slot per position from the first to the last cell), so a workbook of a few KB with one cell
+in column AAAAAA would take gigabytes. Every sheet read whole is scanned for its real extent first
+and refused when its range would not fit; a large sheet read in pieces is checked piece by piece
+(rows per piece shrink for wide sheets) before calamine loads the piece.
 """
 
 from __future__ import annotations
 
 import contextlib
+import posixpath
 import queue
 import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -24,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from app.errors import Invalid, TooLarge, UnsupportedMedia
+from app.errors import DomainError, Invalid, TooLarge, UnsupportedMedia
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -33,6 +44,77 @@ ZIP_MAGIC = b"PK\x03\x04"
 MAX_RATIO = 200
 """Largest compression ratio accepted for a big part; sheet XML compresses 5-30x."""
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
+MAX_COLUMNS = 16_384
+"""Excel's last column, XFD."""
+MAX_ROWS = 1_048_576
+CELL_BYTES = 40
+"""What calamine holds per position of a sheet's used range (a 32-byte cell value and its share
+of the row vectors), measured: 3 rows out to column AAAAAA took 1.9 GB."""
+DEFAULT_READ_MB = 384
+"""Reading budget of one import job (ImportSettings.max_read_mb)."""
+SCAN_AT_UPLOAD = 8 << 20
+"""Sheets up to this much XML are scanned for their extent at upload (a few ms); larger ones are
+scanned by the import job before it reads them."""
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    ET.ParseError,
+    UnicodeError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    ValueError,
+    KeyError,
+    IndexError,
+)
+"""What zipfile and ElementTree raise on a damaged file or part."""
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@contextmanager
+def readable(what: str = "") -> Iterator[None]:
+    """Turn the errors of a damaged zip, part or XML into a 422 that says what is wrong."""
+    try:
+        yield
+    except DomainError:
+        raise
+    except _DAMAGE as exc:
+        where = f"{what}: " if what else ""
+        raise Invalid(
+            f"工作簿已损坏或不是有效的 xlsx 文件({where}{type(exc).__name__}: {exc});"
+            "请在 Excel 中打开后另存为 .xlsx 再上传",
+            reason="damaged",
+        ) from exc
+    except Exception as exc:  # python-calamine's errors
+        if type(exc).__module__.startswith("python_calamine") or "Calamine" in type(exc).__name__:
+            where = f"{what}: " if what else ""
+            raise Invalid(
+                f"无法读取工作簿({where}{exc});请在 Excel 中打开后另存为 .xlsx 再上传",
+                reason="damaged",
+            ) from exc
+        raise
+
+
+def _no_dtd(data: bytes, part: str) -> None:
+    """xlsx parts never carry a DTD; one means entity expansion or external entities."""
+    if _DTD.search(data[:65536]):
+        raise Invalid(
+            f"部件 {part} 含有 DTD/实体声明(DOCTYPE/ENTITY),xlsx 文件不应包含;已拒绝",
+            reason="dtd",
+        )
+
+
+def _head(fh: Any) -> bytes:
+    """The first bytes of an open part, without consuming them (a ZipExtFile's peek)."""
+    return bytes(fh.peek(65536)[:65536])
+
+
+def _xml(zf: zipfile.ZipFile, part: str) -> ET.Element:
+    with readable(part):
+        data = zf.read(part)
+        _no_dtd(data, part)
+        return ET.fromstring(data)
 
 
 @dataclass
@@ -46,8 +128,14 @@ class SheetPeek:
     hidden: bool = False
 
 
-def check_workbook(path: Path, *, max_uncompressed_mb: int) -> None:
-    """Refuse anything that is not a plain, reasonably sized xlsx, before parsing it."""
+def check_workbook(path: Path, *, max_uncompressed_mb: int, max_read_mb: int = 0) -> None:
+    """Refuse anything that is not a plain, reasonably sized, undamaged xlsx before parsing it;
+    with `max_read_mb`, also every sheet of up to SCAN_AT_UPLOAD whose range would not fit."""
+    with readable():
+        _check_workbook(path, max_uncompressed_mb, max_read_mb)
+
+
+def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> None:
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head:
@@ -77,19 +165,187 @@ def check_workbook(path: Path, *, max_uncompressed_mb: int) -> None:
                     f"part {i.filename} has a suspicious compression ratio (zip bomb?)",
                     reason="zip_bomb",
                 )
+        sheets = _sheet_targets(zf)
+        for i in infos:
+            # the small parts are read whole once: a damaged deflate stream or CRC shows here,
+            # not halfway through the import
+            if i.file_size <= SCAN_AT_UPLOAD and not _is_worksheet(i.filename):
+                with readable(i.filename):
+                    data = zf.read(i.filename)
+                if i.filename.endswith((".xml", ".rels")):
+                    _no_dtd(data, i.filename)
+        if max_read_mb:
+            for name, part, _hidden in sheets:
+                if zf.getinfo(part).file_size <= SCAN_AT_UPLOAD:
+                    fits(name, scan_sheet(zf, part), max_read_mb)
+
+
+def check_readable(path: Path) -> None:
+    """Read a small workbook once with the job's own reader, so that what only calamine refuses
+    (an odd encoding, a malformed reference) is a 422 at upload, not a failed batch."""
+    from python_calamine import CalamineWorkbook
+
+    with readable(), zipfile.ZipFile(path) as zf:
+        sheets = _sheet_targets(zf)
+        if sum(zf.getinfo(part).file_size for _n, part, _h in sheets) > SCAN_AT_UPLOAD:
+            return
+    with readable(), CalamineWorkbook.from_path(str(path)) as book:
+        for name, _part, _hidden in sheets:
+            with readable(f"工作表 {name}"):
+                book.get_sheet_by_name(name)
 
 
 def _sheet_targets(zf: zipfile.ZipFile) -> list[tuple[str, str, bool]]:
-    """(name, part path, hidden) of every worksheet in workbook order."""
-    wb = ET.fromstring(zf.read("xl/workbook.xml"))
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    """(name, part path, hidden) of every worksheet in workbook order (worksheet parts only)."""
+    names = set(zf.namelist())
+    if "xl/_rels/workbook.xml.rels" not in names:
+        raise Invalid(
+            "工作簿已损坏:缺少 xl/_rels/workbook.xml.rels(工作表清单);"
+            "请在 Excel 中打开后另存为 .xlsx 再上传",
+            reason="damaged",
+        )
+    wb = _xml(zf, "xl/workbook.xml")
+    rels = _xml(zf, "xl/_rels/workbook.xml.rels")
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     out = []
     for s in wb.iter(f"{NS}sheet"):
         target = targets.get(s.get(f"{REL_NS}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        if part in zf.namelist():
+        part = posixpath.normpath(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+        if part in names and _is_worksheet(part):
             out.append((s.get("name", ""), part, s.get("state", "visible") != "visible"))
+    return out
+
+
+@dataclass
+class Shape:
+    """The real extent of a sheet's cells (0-based), whatever its <dimension> claims."""
+
+    cells: int = 0
+    first_row: int = MAX_ROWS
+    last_row: int = -1
+    first_col: int = MAX_COLUMNS
+    last_col: int = -1
+    far_row_ref: str = ""
+    far_col_ref: str = ""
+    xml_bytes: int = 0
+
+    @property
+    def area(self) -> int:
+        if self.last_row < 0:
+            return 0
+        return (self.last_row - self.first_row + 1) * (self.last_col - self.first_col + 1)
+
+    def range_text(self) -> str:
+        if self.last_row < 0:
+            return ""
+        return (
+            f"{_col_letters(self.first_col)}{self.first_row + 1}:"
+            f"{_col_letters(self.last_col)}{self.last_row + 1}"
+        )
+
+    def add(self, refs: list[tuple[bytes, bytes]]) -> None:
+        """Cell references (letters, digits) as found in the XML."""
+        if not refs:
+            return
+        self.cells += len(refs)
+        letters = {c for c, _ in refs}
+        rows = {r for _, r in refs if r}
+        if letters:
+            high = max(letters, key=lambda c: (len(c), c.upper()))
+            low = min(letters, key=lambda c: (len(c), c.upper()))
+            hi, lo = _col_index(high.upper().decode()), _col_index(low.upper().decode())
+            if hi > self.last_col:
+                self.last_col = hi
+                self.far_col_ref = next((c + r).decode() for c, r in refs if c == high)
+            self.first_col = min(self.first_col, lo)
+        if rows:
+            high_row = max(rows, key=lambda r: (len(r), r))
+            hi_r, lo_r = int(high_row) - 1, int(min(rows, key=lambda r: (len(r), r))) - 1
+            if hi_r > self.last_row:
+                self.last_row = hi_r
+                self.far_row_ref = next((c + r).decode() for c, r in refs if r == high_row)
+            self.first_row = min(self.first_row, lo_r)
+
+
+_ANY_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br="([A-Za-z]*)(\d*)"')
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
+    """The real extent of a sheet: every cell reference in its XML, streamed in blocks."""
+    shape = Shape(xml_bytes=zf.getinfo(part).file_size)
+    with readable(part), zf.open(part) as fh:
+        head = fh.read(65536)
+        _no_dtd(head, part)
+        tail = head
+        while True:
+            block = fh.read(_BLOCK)
+            data = tail + block
+            cut = data.rfind(b"<") if block else len(data)
+            shape.add(_ANY_REF.findall(data, 0, cut))
+            tail = data[cut:]
+            if not block:
+                break
+    return shape
+
+
+def _limits_only(shape: Shape) -> Shape:
+    """A one-cell shape at the far corner: `fits` then checks Excel's limits only."""
+    return Shape(
+        first_row=max(shape.last_row, 0),
+        last_row=shape.last_row,
+        first_col=max(shape.last_col, 0),
+        last_col=shape.last_col,
+        far_row_ref=shape.far_row_ref,
+        far_col_ref=shape.far_col_ref,
+    )
+
+
+def read_bytes(area: int, xml_bytes: int) -> int:
+    """What calamine needs to hold a range of `area` positions read from `xml_bytes` of XML."""
+    return area * CELL_BYTES + xml_bytes
+
+
+def fits(sheet: str, shape: Shape, max_read_mb: int) -> None:
+    """Refuse a sheet with references beyond Excel's limits or a range too large to read."""
+    if shape.last_col >= MAX_COLUMNS:
+        raise Invalid(
+            f"工作表 {sheet} 的单元格 {shape.far_col_ref} 超出 Excel 的最大列 XFD;"
+            "请删除该单元格后重新上传",
+            reason="beyond_limits",
+            sheet=sheet,
+            cell=shape.far_col_ref,
+        )
+    if shape.last_row >= MAX_ROWS:
+        raise Invalid(
+            f"工作表 {sheet} 的单元格 {shape.far_row_ref} 超出 Excel 的最大行 {MAX_ROWS};"
+            "请删除该单元格后重新上传",
+            reason="beyond_limits",
+            sheet=sheet,
+            cell=shape.far_row_ref,
+        )
+    need = read_bytes(shape.area, shape.xml_bytes)
+    if need > max_read_mb << 20:
+        far = shape.far_col_ref or shape.far_row_ref
+        raise Invalid(
+            f"工作表 {sheet} 的已用区域 {shape.range_text()} 共 {shape.area:,} 个位置,"
+            f"但只有 {shape.cells:,} 个单元格;读取需约 {need >> 20:,} MB(上限 {max_read_mb} MB)。"
+            f"请删除表格区域外的单元格(如 {shape.far_col_ref or far}、{shape.far_row_ref or far})"
+            "后重新上传",
+            reason="range_too_large",
+            sheet=sheet,
+            range=shape.range_text(),
+            cells=shape.cells,
+            need_mb=need >> 20,
+            limit_mb=max_read_mb,
+        )
+
+
+def _col_letters(index: int) -> str:
+    out = ""
+    index += 1
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
     return out
 
 
@@ -102,17 +358,32 @@ def _col_index(letters: str) -> int:
 
 def peek(path: Path, nrows: int = 30) -> list[SheetPeek]:
     """The first `nrows` non-empty rows of each sheet, without reading the rest of the file."""
+    with readable():
+        return _peek(path, nrows)
+
+
+def _peek(path: Path, nrows: int) -> list[SheetPeek]:
     with zipfile.ZipFile(path) as zf:
         sheets = [SheetPeek(n, p, hidden=h) for n, p, h in _sheet_targets(zf)]
         wanted: set[int] = set()
         for sheet in sheets:
-            _peek_sheet(zf, sheet, nrows, wanted)
-        strings = _shared_strings(zf, max(wanted) if wanted else -1)
+            with readable(sheet.path):
+                _peek_sheet(zf, sheet, nrows, wanted)
+        with readable("xl/sharedStrings.xml"):
+            strings = _shared_strings(zf, max(wanted) if wanted else -1)
     for sheet in sheets:
         for _, cells in sheet.rows:
             for col, value in cells.items():
                 if isinstance(value, SharedRef):
-                    cells[col] = strings.get(value.index, "")
+                    text = strings.get(value.index)
+                    if text is None:
+                        raise Invalid(
+                            f"工作表 {sheet.name} 的单元格引用了不存在的共享字符串(第 "
+                            f"{value.index} 项);请在 Excel 中打开后另存为 .xlsx 再上传",
+                            reason="damaged",
+                            sheet=sheet.name,
+                        )
+                    cells[col] = text
     return sheets
 
 
@@ -123,6 +394,7 @@ class SharedRef:
 
 def _peek_sheet(zf: zipfile.ZipFile, sheet: SheetPeek, nrows: int, wanted: set[int]) -> None:
     with zf.open(sheet.path) as fh:
+        _no_dtd(_head(fh), sheet.path)
         for _event, elem in ET.iterparse(fh, events=("end",)):
             tag = elem.tag
             if tag == f"{NS}dimension":
@@ -166,6 +438,7 @@ def _shared_strings(zf: zipfile.ZipFile, upto: int) -> dict[int, str]:
     if upto < 0 or "xl/sharedStrings.xml" not in zf.namelist():
         return out
     with zf.open("xl/sharedStrings.xml") as fh:
+        _no_dtd(_head(fh), "xl/sharedStrings.xml")
         index = 0
         for _event, elem in ET.iterparse(fh, events=("end",)):
             if elem.tag != f"{NS}si":
@@ -220,7 +493,8 @@ class Sheet:
 
     def __init__(self, book: Any, name: str, uncached: Future[Uncached]) -> None:
         started = time.perf_counter()
-        self._sheet = book.get_sheet_by_name(name)
+        with readable(f"工作表 {name}"):
+            self._sheet = book.get_sheet_by_name(name)
         self.load_seconds = time.perf_counter() - started
         """Time calamine took to read the whole sheet into memory."""
         self.name = name
@@ -247,7 +521,10 @@ class Sheet:
 
 
 PIECE_ROWS = 100_000
-"""Rows per piece of a large sheet (PiecewiseSheet)."""
+"""Rows per piece of a large sheet (PiecewiseSheet), fewer for a sheet wider than 26 columns."""
+PIECES_HELD = 3
+"""Pieces in memory at once: the one being parsed, one loaded ahead, one loading."""
+_ODD_REF = re.compile(rb' r="([A-Za-z](?:[A-Za-z]+\d*|\d{7,}))"')
 PIECEWISE_BYTES = 64 << 20
 """Sheet XML (uncompressed) above which a sheet is read in pieces."""
 _BLOCK = 1 << 22
@@ -271,9 +548,17 @@ class PiecewiseSheet:
     value and the merged ranges (listed after the rows, so the rows wait for the split to end).
     """
 
-    def __init__(self, path: Path, name: str, part: str, rows_per_piece: int = PIECE_ROWS) -> None:
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        part: str,
+        rows_per_piece: int = PIECE_ROWS,
+        max_read_mb: int = DEFAULT_READ_MB,
+    ) -> None:
         started = time.perf_counter()
         self.name = name
+        self.max_read_mb = max_read_mb
         self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-", dir=path.parent))
         self._stop = threading.Event()
         self._pieces: queue.Queue[Path | None] = queue.Queue()
@@ -291,7 +576,8 @@ class PiecewiseSheet:
         splitter.join()
         if self._error is not None:
             self.close()
-            raise self._error
+            with readable(f"工作表 {name}"):
+                raise self._error
         self.merged = [
             ((int(r0) - 1, _col_index(c0.decode())), (int(r1) - 1, _col_index(c1.decode())))
             for c0, r0, c1, r1 in _MERGE_REF.findall(self._tail)
@@ -329,6 +615,7 @@ class PiecewiseSheet:
                 if empty:
                     self._tail = buf + fh.read()
                     return
+                _no_dtd(head, part)
                 cutter = _Cutter(self, common, part, head, prefix, rows_per_piece)
                 try:
                     self._feed(fh, buf, cutter)
@@ -406,7 +693,8 @@ class PiecewiseSheet:
             expected = max(expected, sheet.end[0] + 1)
             del sheet
         if self._error is not None:
-            raise self._error
+            with readable(f"工作表 {self.name}"):
+                raise self._error
 
     def close(self) -> None:
         """Stop the threads and delete the pieces."""
@@ -436,10 +724,18 @@ class _Cutter:
         self.row_tag = b"<" + prefix + b"row"
         self.end_tag = b"</" + prefix + b"sheetData>"
         self.close_tags = self.end_tag + b"</" + prefix + b"worksheet>"
-        self.rows_per_piece = rows_per_piece
+        self.rows_per_piece = self.base_rows = rows_per_piece
         self.count = 0
         self.rows = 0
         self.last_row = -1
+        self.piece_lo = self.piece_hi = -1
+        """0-based numbers of the first and last rows written to the open piece."""
+        self.piece_bytes = 0
+        self.width = 26
+        """Columns a piece may span: 26 until a reference of two or more letters shows up."""
+        self.odd = Shape()
+        """The cells with such references, or with rows of seven or more digits."""
+        self.budget = (owner.max_read_mb << 20) // PIECES_HELD
         self._zip: zipfile.ZipFile | None = None
         self._out: Any = None
 
@@ -452,9 +748,12 @@ class _Cutter:
         self._out = self._zip.open(self.part, "w")
         self._out.write(self.head)
         self.rows = 0
+        self.piece_lo = self.piece_hi = -1
+        self.piece_bytes = 0
 
     def _close(self) -> None:
         assert self._zip is not None
+        self._check()
         self._out.write(self.close_tags)
         self._out.close()
         self._zip.close()
@@ -462,8 +761,58 @@ class _Cutter:
         self.count += 1
         self.owner._pieces.put(self._path)
 
+    def _widen(self, data: bytes) -> None:
+        """Note references of two or more letters (wide sheets, far columns) and of rows past
+        999,999; fewer rows go into each piece of a wide sheet."""
+        odd = _ODD_REF.findall(data)
+        if not odd:
+            return
+        self.odd.add(
+            [(r[: len(r.rstrip(b"0123456789"))], r[len(r.rstrip(b"0123456789")) :]) for r in odd]
+        )
+        fits(self.owner.name, _limits_only(self.odd), self.owner.max_read_mb)
+        width = max(self.width, self.odd.last_col + 1)
+        if width != self.width:
+            self.width = width
+            per_row = width * CELL_BYTES
+            # half the budget in rows: the rest covers rows left blank between them
+            self.rows_per_piece = max(1, min(self.base_rows, self.budget // per_row // 2))
+
+    def _check(self) -> None:
+        """Refuse a piece whose range calamine would allocate beyond the budget."""
+        lo = max(self.piece_lo, 0)
+        hi = max(self.piece_hi, lo)
+        span = Shape(
+            cells=self.rows,
+            first_row=lo,
+            last_row=hi,
+            first_col=0,
+            last_col=self.width - 1,
+            far_row_ref=f"{_col_letters(self.width - 1)}{hi + 1}",
+            far_col_ref=self.odd.far_col_ref,
+            xml_bytes=self.piece_bytes,
+        )
+        if read_bytes(span.area, span.xml_bytes) > self.budget:
+            fits(self.owner.name, span, self.budget >> 20)
+
+    def _bounds(self, seg: bytes) -> None:
+        """Note the first and last row numbers of a segment written to the open piece."""
+        at = seg.find(self.row_tag)
+        if at < 0:
+            return
+        if self.piece_lo < 0:
+            self.piece_lo = self._number(seg, at)
+        self.piece_hi = self._number(seg, seg.rfind(self.row_tag))
+
+    def _number(self, data: bytes, at: int) -> int:
+        found = _ROW_NUMBER.match(data, at + len(self.row_tag), at + 400)
+        if found is None:
+            raise Unnumbered
+        return int(found.group(1)) - 1
+
     def feed(self, data: bytes) -> None:
         """Rows (or parts of rows) in document order; cuts before the row that starts a piece."""
+        self._widen(data)
         while data:
             if self._zip is None:
                 self._open()
@@ -472,12 +821,17 @@ class _Cutter:
                 self._last(data)
             if self.rows + n <= self.rows_per_piece:
                 self._out.write(data)
+                self._bounds(data)
                 self.rows += n
+                self.piece_bytes += len(data)
                 return
             pos = -1
             for _ in range(self.rows_per_piece - self.rows + 1):
                 pos = data.find(self.row_tag, pos + 1)
             self._out.write(data[:pos])
+            self._bounds(data[:pos])
+            self.piece_bytes += pos
+            self.rows = self.rows_per_piece
             self._close()
             data = data[pos:]
 
@@ -513,24 +867,29 @@ def _is_worksheet(name: str) -> bool:
 
 
 @contextmanager
-def open_book(path: Path | str) -> Iterator[Callable[[str], AnySheet]]:
+def open_book(
+    path: Path | str, max_read_mb: int = DEFAULT_READ_MB
+) -> Iterator[Callable[[str], AnySheet]]:
     """Open a workbook; yields a function that opens one sheet by name: with python-calamine at
-    once, or in pieces when its XML is larger than PIECEWISE_BYTES."""
+    once, or in pieces when its XML is larger than PIECEWISE_BYTES; either way within
+    `max_read_mb` (a sheet that would need more is refused with a 422 naming its far cells)."""
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
-    with zipfile.ZipFile(path) as zf:
+    with readable(), zipfile.ZipFile(path) as zf:
         parts = {n: (p, zf.getinfo(p).file_size) for n, p, _h in _sheet_targets(zf)}
     opened: list[AnySheet] = []
-    with CalamineWorkbook.from_path(str(path)) as book, ThreadPoolExecutor(1) as pool:
+    with readable(), CalamineWorkbook.from_path(str(path)) as book, ThreadPoolExecutor(1) as pool:
 
         def open_sheet(name: str) -> AnySheet:
             part, size = parts.get(name, ("", 0))
             sheet: AnySheet | None = None
             if size > PIECEWISE_BYTES:
                 with contextlib.suppress(Unnumbered):  # such a sheet is read whole
-                    sheet = PiecewiseSheet(path, name, part)
+                    sheet = PiecewiseSheet(path, name, part, max_read_mb=max_read_mb)
             if sheet is None:
+                with zipfile.ZipFile(path) as zf:
+                    fits(name, scan_sheet(zf, part), max_read_mb)
                 # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine
                 # loads it
                 sheet = Sheet(book, name, pool.submit(uncached_formulas, path, name))

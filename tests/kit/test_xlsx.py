@@ -126,3 +126,81 @@ def _rewrite_sheet(path: Path, dest: Path, change: Callable[[bytes], bytes]) -> 
             if info.filename == "xl/worksheets/sheet1.xml":
                 data = change(data)
             dst.writestr(info, data)
+
+
+def _with_cells(path: Path, dest: Path, cells: dict[str, str]) -> None:
+    """A copy of the survey with extra text cells (ref → text) in rows of their own."""
+
+    def add(xml: bytes) -> bytes:
+        rows = b"".join(
+            f'<row r="{ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}"><c r="{ref}" t="inlineStr">'
+            f"<is><t>{text}</t></is></c></row>".encode()
+            for ref, text in cells.items()
+        )
+        return xml.replace(b"</sheetData>", rows + b"</sheetData>")
+
+    _rewrite_sheet(path, dest, add)
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_a_range_beyond_the_budget_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pieces: bool
+) -> None:
+    """One cell far below the survey: calamine would allocate every position down to it."""
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    sparse = tmp_path / "sparse.xlsx"
+    _with_cells(path, sparse, {"D900000": "x"})
+    if pieces:
+        monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+        monkeypatch.setattr(xlsx, "PIECE_ROWS", 10)
+    with pytest.raises(xlsx.Invalid) as caught, xlsx.open_book(sparse, 16) as open_sheet:
+        list(open_sheet("电梯").rows())
+    assert caught.value.extra["reason"] == "range_too_large"
+    assert "电梯" in caught.value.detail
+    assert set(tmp_path.glob("rr-sheet-*")) == set()
+
+
+def test_a_wide_sheet_is_read_in_smaller_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note in column XFD: each piece holds fewer rows, so the pieces held stay in budget, and
+    the rows are those of reading the sheet whole."""
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    wide = tmp_path / "wide.xlsx"
+    _with_cells(path, wide, {"XFD70": "备注"})
+    whole = _read(wide)
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    monkeypatch.setattr(xlsx, "PIECE_ROWS", 1000)
+    sizes: list[int] = []
+    close = xlsx._Cutter._close
+
+    def recording(self: xlsx._Cutter) -> None:
+        sizes.append(self.rows_per_piece)
+        close(self)
+
+    monkeypatch.setattr(xlsx._Cutter, "_close", recording)
+    with xlsx.open_book(wide, 64) as open_sheet:
+        sheet = open_sheet("电梯")
+        rows = [(i, c, list(r)) for i, c, r in sheet.rows()]
+    # 64 MB for three pieces of 16,384 columns at 40 bytes: 34 rows, half of them a piece
+    assert sizes and max(sizes) == (64 << 20) // 3 // (16_384 * 40) // 2 == 17
+    assert _cells(rows) == _cells(whole[0])
+
+
+@pytest.mark.parametrize(
+    ("ref", "reason"), [("XFE5", "beyond_limits"), ("B1048577", "beyond_limits")]
+)
+def test_references_beyond_excel_are_refused_in_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str, reason: str
+) -> None:
+    path = tmp_path / "survey.xlsx"
+    _workbook(path)
+    bad = tmp_path / "bad.xlsx"
+    _with_cells(path, bad, {ref: "x"})
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    with pytest.raises(xlsx.Invalid) as caught, xlsx.open_book(bad) as open_sheet:
+        open_sheet("电梯")
+    assert caught.value.extra["reason"] == reason
+    assert ref in caught.value.detail
