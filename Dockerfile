@@ -9,4 +9,4 @@ COPY seed ./seed
 RUN pip install --no-cache-dir . && useradd --system --home /srv registry && mkdir -p var && chown registry var
 USER registry
 EXPOSE 8000
-CMD ["sh", "-c", "python -m app migrate && exec uvicorn app.main:app_factory --factory --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "python -m app migrate && exec uvicorn app.main:app_factory --factory --host 0.0.0.0 --port 8000 --no-proxy-headers"]

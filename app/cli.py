@@ -68,7 +68,15 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     migrate()
-    uvicorn.run("app.main:app_factory", factory=True, host=args.host, port=args.port)
+    # the client address is the peer's; X-Forwarded-For counts only from
+    # APP_HTTP__TRUSTED_PROXIES (app/accounts/deps.py), never from whoever sends it
+    uvicorn.run(
+        "app.main:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        proxy_headers=False,
+    )
     return 0
 
 

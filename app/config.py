@@ -18,7 +18,8 @@ class AuthSettings(BaseModel):
 
     enabled: bool = True
     max_failures_per_minute: int = 20
-    """Failed token checks allowed per client address per minute before 429."""
+    """Failed token checks allowed per client address (and per presented token prefix) per
+    minute; further failed checks get 429. A valid token is never refused."""
 
 
 class ImportSettings(BaseModel):
@@ -42,7 +43,13 @@ class HttpSettings(BaseModel):
     """HTTP-level protections."""
 
     max_body_mb: int = 210
+    """Largest request body of an upload route (multipart survey workbooks)."""
+    max_json_mb: int = 4
+    """Largest request body of every other route (JSON)."""
     cors_origins: list[str] = Field(default_factory=list)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or networks (e.g. ["127.0.0.1", "10.0.0.0/8"]) of reverse proxies whose
+    X-Forwarded-For names the client; empty: the peer address is the client, headers ignored."""
 
 
 class Settings(BaseSettings):

@@ -74,6 +74,8 @@ def problem(
     body = {"type": type_, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429:
+        headers = {"Retry-After": "60"}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 

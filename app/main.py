@@ -19,6 +19,9 @@ from app.kit.body_limit import BodyLimit
 from app.rules.tasks import DailyRefresh
 
 API_PREFIX = "/api/v1"
+UPLOAD_ROUTES = frozenset({("POST", f"{API_PREFIX}/imports")})
+"""Routes that take a survey workbook: the upload body limit (max_body_mb); every other route has
+max_json_mb."""
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -92,7 +95,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.http.max_body_mb * 1024 * 1024)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.http.max_body_mb << 20,
+        json_max_bytes=settings.http.max_json_mb << 20,
+        uploads=UPLOAD_ROUTES,
+    )
 
     @app.middleware("http")
     async def _request_context(

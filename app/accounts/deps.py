@@ -6,6 +6,7 @@ request records names its actor (see app/audit/recorder.py). The token itself is
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import defaultdict, deque
@@ -99,18 +100,27 @@ def _bearer(request: Request) -> str:
 
 
 def get_principal(request: Request, session: DbSession) -> Principal:
-    """Resolve the caller from `Authorization: Bearer <token>`; 401 when missing or invalid."""
+    """Resolve the caller from `Authorization: Bearer <token>`; 401 when missing or invalid.
+
+    A valid token always passes. Failed attempts are counted per client address and per
+    presented token prefix; past the limit, further failed attempts get 429 (with Retry-After)
+    instead of 401, so a guesser learns nothing more, while nobody can lock out a valid token by
+    failing on its behalf (from its address, or by forging that address)."""
     settings = getattr(request.app.state, "settings", None) or get_settings()
     principal = SYSTEM
     if settings.auth.enabled:
-        limiter = failure_limiter(request.app)
-        client = request.client.host if request.client else "unknown"
-        if limiter.blocked(client, settings.auth.max_failures_per_minute):
-            raise TooManyRequests("too many failed authentication attempts; retry in a minute")
         token = _bearer(request)
         account = _authenticate(session, token) if token else None
         if account is None:
-            limiter.fail(client)
+            limiter = failure_limiter(request.app)
+            keys = [f"client:{client_address(request, settings.http.trusted_proxies)}"]
+            if token:
+                keys.append(f"token:{token[:TOKEN_PREFIX]}")
+            limit = settings.auth.max_failures_per_minute
+            if any(limiter.blocked(key, limit) for key in keys):
+                raise TooManyRequests("认证失败次数过多,请一分钟后再试")
+            for key in keys:
+                limiter.fail(key)
             raise Unauthorized("invalid or revoked token" if token else "missing bearer token")
         principal = Principal(
             account_id=account.id,
@@ -122,6 +132,31 @@ def get_principal(request: Request, session: DbSession) -> Principal:
     request.state.actor = principal.name
     bind_actor(session, principal, change_reason(request))
     return principal
+
+
+TOKEN_PREFIX = 12
+"""Characters of a presented token that key its failure count (never a whole token)."""
+
+
+def client_address(request: Request, trusted_proxies: list[str]) -> str:
+    """The caller's address: the peer, or, when the peer is a configured trusted proxy, the last
+    address in X-Forwarded-For that is not one of them (anyone else's header is ignored)."""
+    peer = request.client.host if request.client else "unknown"
+    if not trusted_proxies or not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    return peer
+
+
+def _trusted(address: str, proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in proxies)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

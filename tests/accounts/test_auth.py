@@ -82,7 +82,7 @@ def strict_app(settings: Settings, db: sessionmaker[Session]) -> Iterator[TestCl
 
 
 class TestFailureLimit:
-    def test_too_many_failures_is_429_even_for_a_good_token(
+    def test_too_many_failures_is_429_but_never_for_a_good_token(
         self, strict_app: TestClient, make_client: Callable[..., TestClient]
     ) -> None:
         good = bare(strict_app, Authorization=make_client().headers["Authorization"])
@@ -92,8 +92,70 @@ class TestFailureLimit:
         resp = guesser.get(f"{API}/me")
         assert resp.status_code == 429
         assert resp.json()["type"] == "/problems/too-many-requests"
-        assert good.get(f"{API}/me").status_code == 429  # same address: locked for the minute
+        assert resp.headers["retry-after"] == "60"
+        # same address, locked for failures: the valid token still passes
+        assert good.get(f"{API}/me").status_code == 200
+        assert bare(strict_app, Authorization="Bearer rr_other").get(f"{API}/me").status_code == 429
 
+    def test_failures_are_counted_per_presented_token_too(
+        self, strict_app: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A guesser rotating its address through a trusted proxy still meets the count of the
+        token prefix it keeps presenting; a valid token from the same proxy passes."""
+        monkeypatch.setattr(strict_app.app.state.settings.http, "trusted_proxies", ["10.0.0.1"])
+        statuses = []
+        for i in range(4):
+            hop = TestClient(strict_app.app, raise_server_exceptions=False, client=("10.0.0.1", 1))
+            hop.headers.update(
+                {"Authorization": "Bearer rr_same_guess_xx", "X-Forwarded-For": f"203.0.113.{i}"}
+            )
+            statuses.append(hop.get(f"{API}/me").status_code)
+        assert statuses == [401, 401, 401, 429]
+        fresh = TestClient(strict_app.app, raise_server_exceptions=False, client=("10.0.0.1", 1))
+        fresh.headers.update(
+            {"Authorization": "Bearer rr_other_guess", "X-Forwarded-For": "1.2.3.4"}
+        )
+        assert fresh.get(f"{API}/me").status_code == 401  # another client, another token
+
+    def test_forwarded_for_is_ignored_unless_from_a_trusted_proxy(
+        self, strict_app: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Nobody can rotate the header to escape the count, or forge a victim's address."""
+        monkeypatch.setattr(strict_app.app.state.settings.http, "trusted_proxies", ["10.0.0.1"])
+        for i in range(3):
+            client = TestClient(
+                strict_app.app, raise_server_exceptions=False, client=("10.9.9.9", 1)
+            )
+            client.headers.update(
+                {"Authorization": f"Bearer rr_guess_{i}_padding", "X-Forwarded-For": f"10.1.1.{i}"}
+            )
+            assert client.get(f"{API}/me").status_code == 401
+        client.headers.update(
+            {"Authorization": "Bearer rr_guess_new_padding", "X-Forwarded-For": "10.1.1.200"}
+        )
+        assert client.get(f"{API}/me").status_code == 429  # counted on the peer address
+
+
+def test_client_address_trusts_only_configured_proxies() -> None:
+    from starlette.requests import Request
+
+    from app.accounts.deps import client_address
+
+    def request(peer: str, forwarded: str) -> Request:
+        headers = [(b"x-forwarded-for", forwarded.encode())]
+        return Request({"type": "http", "client": (peer, 1), "headers": headers})
+
+    assert client_address(request("127.0.0.1", "1.2.3.4"), []) == "127.0.0.1"
+    assert client_address(request("10.0.0.1", "1.2.3.4"), ["10.0.0.0/8"]) == "1.2.3.4"
+    # the client's own claims come first; the last hop not a proxy is the client
+    assert client_address(request("10.0.0.1", "6.6.6.6, 1.2.3.4, 10.0.0.2"), ["10.0.0.0/8"]) == (
+        "1.2.3.4"
+    )
+    assert client_address(request("192.0.2.7", "1.2.3.4"), ["10.0.0.0/8"]) == "192.0.2.7"
+    assert client_address(request("10.0.0.1", "garbage"), ["10.0.0.0/8"]) == "garbage"
+
+
+class TestFailureWindow:
     def test_successes_do_not_count(
         self, strict_app: TestClient, make_client: Callable[..., TestClient]
     ) -> None:

@@ -20,7 +20,7 @@ ORIGIN = "https://evil.example"
 def test_oversized_body_is_413_and_writes_nothing(
     settings: Settings, make_client: Callable[..., TestClient], client: TestClient
 ) -> None:
-    small = settings.model_copy(update={"http": HttpSettings(max_body_mb=1)})
+    small = settings.model_copy(update={"http": HttpSettings(max_body_mb=1, max_json_mb=1)})
     token = make_client("admin").headers["Authorization"]
     with TestClient(create_app(small), raise_server_exceptions=False) as limited:
         body = payload("elevator", name="x" * 150, address="y" * 150)
@@ -36,7 +36,7 @@ def test_oversized_body_is_413_and_writes_nothing(
 def test_chunked_oversized_body_is_413_and_writes_nothing(
     settings: Settings, make_client: Callable[..., TestClient], client: TestClient
 ) -> None:
-    small = settings.model_copy(update={"http": HttpSettings(max_body_mb=1)})
+    small = settings.model_copy(update={"http": HttpSettings(max_body_mb=1, max_json_mb=1)})
     token = make_client("admin").headers["Authorization"]
     body = b'{"category": "elevator", "asset_code": "CHUNK", "region_code": "410102", "x": "'
 
@@ -133,3 +133,27 @@ class TestProductionRefusesUnsafeSettings:
         monkeypatch.setenv("APP_DATABASE_URL", "postgresql+psycopg://db/registry")
         with pytest.raises(ValidationError):
             Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_json_bodies_have_their_own_small_limit(
+    settings: Settings, make_client: Callable[..., TestClient], client: TestClient
+) -> None:
+    """A 3 MB JSON body is refused at once (the JSON limit is 2 MB here); an upload of the same
+    size still reaches the import route."""
+    limits = HttpSettings(max_body_mb=8, max_json_mb=2)
+    token = make_client("admin").headers["Authorization"]
+    with TestClient(
+        create_app(settings.model_copy(update={"http": limits})), raise_server_exceptions=False
+    ) as limited:
+        body = payload("elevator")
+        body["padding"] = "z" * (3 << 20)
+        resp = limited.post(f"{API}/assets", json=body, headers={"Authorization": token})
+        assert resp.status_code == 413
+        assert "2 MB" in resp.json()["detail"]
+        upload = limited.post(
+            f"{API}/imports",
+            files={"file": ("big.xlsx", b"z" * (3 << 20), "application/octet-stream")},
+            headers={"Authorization": token},
+        )
+        assert upload.status_code == 415, upload.text  # read whole, then refused as not xlsx
+    assert collect(client, f"{API}/assets") == []
