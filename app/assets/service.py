@@ -84,8 +84,16 @@ def _ensure_unique(
             asset_code=asset_code,
             existing_id=existing.id,
         )
-    raise Conflict(
-        f"{category} asset_code '{asset_code}' is already registered", asset_code=asset_code
+    raise Conflict(code_unavailable(asset_code), asset_code=asset_code, reason="code_unavailable")
+
+
+def code_unavailable(asset_code: str) -> str:
+    """The one answer to a code the caller may not register or change, whatever the reason:
+    (category, asset_code) is unique nationwide, so an asset elsewhere holds it, but neither
+    that nor where is said (a district editor must not learn another district's ledger)."""
+    return (
+        f"设备编号 {asset_code} 不可用:该编号不能由您登记或修改(已被占用或超出您的权限范围);"
+        "请核对编号,或联系上级管理部门"
     )
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal, scope_clause
 from app.assets.models import Asset
+from app.assets.service import code_unavailable
 from app.imports.rows import Accepted, Rejected, RowMapper
 
 CHUNK = 2000
-MESSAGE = "该设备编号已登记在您权限范围以外的区划，不能通过导入修改"
 
 Pending = tuple[Accepted, int, list[Any]]
 """An accepted row with its sheet cells (first column, values) for the error workbook."""
@@ -46,7 +46,8 @@ class ScopeGuard:
         for accepted, first_col, values in rows:
             code = accepted.values.get("asset_code")
             if (accepted.category, code) in foreign:
-                out.append(mapper.reject_out_of_scope(accepted, first_col, values, MESSAGE))
+                message = code_unavailable(str(code))
+                out.append(mapper.reject_out_of_scope(accepted, first_col, values, message))
             else:
                 out.append(accepted)
         return out

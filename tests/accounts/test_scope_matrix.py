@@ -435,7 +435,35 @@ def test_import_cannot_take_over_another_districts_asset(world: World) -> None:
     rows = world.editor_a.get(f"{API}/imports/{batch['id']}/rows").text
     assert "grey_cast_iron" not in rows and "灰口铸铁" not in rows  # B's values do not leak
     assert batch["counts"]["rejected"] == 1 if "counts" in batch else batch["rejected"] == 1
-    assert "权限范围以外" in str(batch["errors"])
+    from app.assets.service import code_unavailable
+
+    assert code_unavailable(victim["asset_code"]) in str(batch["errors"])
     import_workbook(world.editor_a, [row], dry_run=False)
     after = world.admin.get(f"{API}/assets/{victim['id']}").json()
     assert (after["region_code"], after["material"]) == (B, "grey_cast_iron")
+
+
+def test_a_code_held_elsewhere_is_refused_without_saying_where(world: World) -> None:
+    """Creating, or renaming an own asset to, a code another district's asset holds: one 409
+    whose body names neither that asset nor its district, the same for every such code."""
+    from app.assets.service import code_unavailable
+
+    bodies = []
+    for other in world.others:
+        body = payload(other["category"], asset_code=other["asset_code"], region_code=A)
+        resp = world.editor_a.post(f"{API}/assets", json=body)
+        assert resp.status_code == 409, resp.text
+        problem = resp.json()
+        assert problem["detail"] == code_unavailable(other["asset_code"])
+        assert "existing_id" not in problem
+        text = resp.text
+        assert str(other["id"]) not in text.replace(other["asset_code"], "")
+        assert other["region_code"] not in text
+        bodies.append({k: v for k, v in problem.items() if k not in ("detail", "asset_code")})
+    assert all(b == bodies[0] for b in bodies)
+    own = world.own
+    resp = world.editor_a.patch(
+        f"{API}/assets/{own['id']}", json={"asset_code": world.others[0]["asset_code"]}
+    )
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["detail"] == code_unavailable(world.others[0]["asset_code"])
