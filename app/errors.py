@@ -1,15 +1,22 @@
-"""Domain errors and their rendering as RFC 9457 problem+json."""
+"""Domain errors and their rendering as RFC 9457 problem+json.
+
+People read `title` and `detail` (Chinese); programs read the stable `type` URI, `status`, and
+in 422s each error's `type` code and `field`. Every error, an unexpected one included, leaves as
+application/problem+json; a 500 names its request id and never carries a traceback."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -20,7 +27,7 @@ class DomainError(Exception):
 
     status: ClassVar[int] = 400
     type: ClassVar[str] = "/problems/bad-request"
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str] = "请求有误"
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -29,59 +36,158 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    status, type, title = 404, "/problems/not-found", "Resource not found"
+    status, type, title = 404, "/problems/not-found", "资源不存在"
 
 
 class Conflict(DomainError):
-    status, type, title = 409, "/problems/conflict", "Conflict"
+    status, type, title = 409, "/problems/conflict", "数据冲突"
 
 
 class Invalid(DomainError):
     """Input that parses but breaks a rule; `errors` lists {loc, field, msg} items."""
 
-    status, type, title = 422, "/problems/invalid", "Invalid input"
+    status, type, title = 422, "/problems/invalid", "输入不符合要求"
 
 
 class Unauthorized(DomainError):
-    status, type, title = 401, "/problems/unauthorized", "Authentication required"
+    status, type, title = 401, "/problems/unauthorized", "需要身份认证"
 
 
 class Forbidden(DomainError):
-    status, type, title = 403, "/problems/forbidden", "Not allowed"
+    status, type, title = 403, "/problems/forbidden", "无权执行此操作"
 
 
 class TooLarge(DomainError):
-    status, type, title = 413, "/problems/too-large", "Payload too large"
+    status, type, title = 413, "/problems/too-large", "请求内容过大"
 
 
 class TooManyRequests(DomainError):
-    status, type, title = 429, "/problems/too-many-requests", "Too many requests"
+    status, type, title = 429, "/problems/too-many-requests", "请求过于频繁"
 
 
 class UnsupportedMedia(DomainError):
-    status, type, title = 415, "/problems/unsupported-media", "Unsupported file"
+    status, type, title = 415, "/problems/unsupported-media", "不支持的文件类型"
 
 
 CONSTRAINT_MESSAGES: dict[str, str] = {
-    "uq_assets_category_asset_code": "an asset with this category and asset_code already exists",
+    "uq_assets_category_asset_code": "已存在同类别、同设备编号(asset_code)的设备",
 }
+
+HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
+    400: ("/problems/bad-request", "请求有误", "请求格式不正确"),
+    401: ("/problems/unauthorized", "需要身份认证", "缺少或无效的身份令牌"),
+    403: ("/problems/forbidden", "无权执行此操作", "无权执行此操作"),
+    404: ("/problems/not-found", "资源不存在", "请求的地址不存在"),
+    405: ("/problems/method-not-allowed", "请求方法不被允许", "该地址不支持此请求方法"),
+    406: ("/problems/not-acceptable", "无法提供所请求的格式", "无法提供所请求的格式"),
+    409: ("/problems/conflict", "数据冲突", "数据冲突"),
+    413: ("/problems/too-large", "请求内容过大", "请求内容过大"),
+    415: ("/problems/unsupported-media", "不支持的内容类型", "不支持的内容类型"),
+    422: ("/problems/validation", "请求参数校验失败", "请求参数无效"),
+    429: ("/problems/too-many-requests", "请求过于频繁", "请求过于频繁,请稍后再试"),
+}
+"""Problem type, title and default detail of the HTTP errors the framework raises itself."""
+INTERNAL = ("/problems/internal", "服务器内部错误")
+
+VALIDATION_MESSAGES: dict[str, str] = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不允许的字段",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "decimal_parsing": "应为数字",
+    "decimal_type": "应为数字",
+    "decimal_max_digits": "数字位数过多(最多 {max_digits} 位)",
+    "decimal_max_places": "小数位数过多(最多 {decimal_places} 位)",
+    "decimal_whole_digits": "整数部分位数过多",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "string_too_short": "文本过短(至少 {min_length} 个字符)",
+    "string_too_long": "文本过长(最多 {max_length} 个字符)",
+    "string_pattern_mismatch": "格式不正确(应符合 {pattern})",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "literal_error": "取值无效(可选: {expected})",
+    "enum": "取值无效(可选: {expected})",
+    "union_tag_invalid": "类别无效(可选: {expected_tags})",
+    "union_tag_not_found": "缺少用于区分类别的字段 {discriminator}",
+    "date_parsing": "应为日期 YYYY-MM-DD",
+    "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
+    "date_type": "应为日期 YYYY-MM-DD",
+    "datetime_parsing": "应为时间 YYYY-MM-DDTHH:MM:SS",
+    "datetime_from_date_parsing": "应为时间 YYYY-MM-DDTHH:MM:SS",
+    "datetime_type": "应为时间 YYYY-MM-DDTHH:MM:SS",
+    "list_type": "应为列表",
+    "dict_type": "应为对象",
+    "model_type": "应为对象",
+    "model_attributes_type": "应为对象",
+    "too_short": "条目过少(至少 {min_length} 项)",
+    "too_long": "条目过多(最多 {max_length} 项)",
+    "json_invalid": "不是有效的 JSON",
+    "value_error": "{error}",
+    "assertion_error": "{error}",
+}
+"""Chinese messages for pydantic's error types; the English `type` code stays in each error."""
 
 
 def problem(
-    status: int, type_: str, title: str, detail: str, instance: str, **extra: Any
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    instance: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     """Build a problem+json response."""
     body = {"type": type_, "title": title, "status": status, "detail": detail, "instance": instance}
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
     if status == 429:
-        headers = {"Retry-After": "60"}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+        headers.setdefault("Retry-After", "60")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers or None)
 
 
 def _loc_field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
     return ".".join(parts)
+
+
+def chinese_message(error: dict[str, Any]) -> str:
+    """A pydantic error's message in Chinese (its own text when the type is not in the table)."""
+    template = VALIDATION_MESSAGES.get(str(error.get("type", "")))
+    if template is None:
+        return str(error.get("msg", ""))
+    ctx = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
+    if "error" in ctx or template == "{error}":
+        msg = str(error.get("msg", ""))
+        ctx.setdefault(
+            "error", msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        )
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError, ValueError):
+        return template.split("(")[0]
+
+
+def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    """FastAPI's request errors as {loc, field, msg, type} items, `msg` in Chinese."""
+    return [
+        {
+            "loc": list(e.get("loc", ())),
+            "field": _loc_field(tuple(e.get("loc", ()))),
+            "msg": chinese_message(e),
+            "type": e.get("type", ""),
+        }
+        for e in raw
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -93,21 +199,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "loc": list(e.get("loc", ())),
-                "field": _loc_field(tuple(e.get("loc", ()))),
-                "msg": e.get("msg", ""),
-                "type": e.get("type", ""),
-            }
-            for e in exc.errors()
-        ]
+        errors = validation_errors(list(exc.errors()))
         fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
+        type_, title, default = HTTP_PROBLEMS[422]
         return problem(
             422,
-            "/problems/validation",
-            "Request validation failed",
-            f"invalid or unknown fields: {fields}" if fields else "invalid request",
+            type_,
+            title,
+            f"以下参数或字段无效: {fields}" if fields else default,
             request.url.path,
             errors=errors,
         )
@@ -118,25 +217,61 @@ def install_error_handlers(app: FastAPI) -> None:
         for name, message in CONSTRAINT_MESSAGES.items():
             if name in text or _sqlite_matches(name, text):
                 return problem(
-                    409,
-                    "/problems/conflict",
-                    "Conflict",
-                    message,
-                    request.url.path,
-                    constraint=name,
+                    409, Conflict.type, Conflict.title, message, request.url.path, constraint=name
                 )
         log.warning("unmapped integrity error: %s", text)
-        return problem(409, "/problems/conflict", "Conflict", "conflicting data", request.url.path)
+        return problem(409, Conflict.type, Conflict.title, "数据与已有记录冲突", request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(
-            exc.status_code,
-            f"/problems/http-{exc.status_code}",
-            str(exc.detail),
-            str(exc.detail),
-            request.url.path,
+        type_, title, default = HTTP_PROBLEMS.get(
+            exc.status_code, (f"/problems/http-{exc.status_code}", str(exc.detail), "")
         )
+        detail = default or str(exc.detail)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = allowed_methods(request) or headers.get("Allow", "")
+            headers = {k: v for k, v in headers.items() if k.lower() != "allow"}
+            headers["Allow"] = allowed
+            detail = f"{default}(允许: {allowed})" if allowed else default
+        return problem(exc.status_code, type_, title, detail, request.url.path, headers=headers)
+
+    @app.exception_handler(Exception)
+    def _internal(request: Request, exc: Exception) -> JSONResponse:
+        request_id = getattr(request.state, "request_id", None) or request.headers.get(
+            "x-request-id", ""
+        )
+        log.error(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.url.path,
+            request_id,
+            exc_info=exc,
+        )
+        type_, title = INTERNAL
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return problem(
+            500,
+            type_,
+            title,
+            f"服务器处理请求时出错,请稍后重试或联系管理员(请求编号 {request_id})",
+            request.url.path,
+            headers=headers,
+            request_id=request_id,
+        )
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (Starlette names only the first route's)."""
+    allowed = []
+    for method in METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _sqlite_matches(constraint: str, text: str) -> bool:
@@ -144,3 +279,72 @@ def _sqlite_matches(constraint: str, text: str) -> bool:
     if constraint == "uq_assets_category_asset_code":
         return "assets.category, assets.asset_code" in text
     return False
+
+
+# --- the problem shapes in the OpenAPI document ---------------------------------------------
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: `type` and `status` for programs, `title` and `detail` for people."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="稳定的问题类型 URI(英文),程序据此判断错误种类")
+    title: str = Field(description="错误标题(中文)")
+    status: int = Field(description="HTTP 状态码")
+    detail: str = Field(description="错误说明(中文),指出哪一行、哪一列、哪个字段及原因")
+    instance: str = Field(description="出错的请求路径")
+
+
+class ProblemError(BaseModel):
+    """One failing parameter or field of a 422."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int] = Field(description="位置:body/query/path 加字段路径")
+    field: str = Field(description="字段或参数名(英文代码)")
+    msg: str = Field(description="错误原因(中文)")
+    type: str = Field(description="错误代码(英文,如 missing、extra_forbidden)")
+
+
+class ValidationProblem(Problem):
+    """A 422: every failing parameter or field in `errors`."""
+
+    model_config = ConfigDict(extra="allow", title="ValidationProblem")
+
+    errors: list[ProblemError] = Field(default_factory=list, description="逐项错误")
+
+
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "请求有误",
+    401: "缺少或无效的身份令牌(Authorization: Bearer …)",
+    403: "角色或管辖范围不允许",
+    404: "资源不存在或不在调用者的管辖范围内",
+    409: "与已有数据冲突",
+    413: "请求内容或文件过大",
+    415: "不支持的文件或内容类型",
+    422: "参数或字段校验失败(errors 逐项列出)",
+    429: "认证失败次数过多,请稍后再试",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entries of these error statuses, each as application/problem+json."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        schema = "ValidationProblem" if code == 422 else "Problem"
+        out[code] = {
+            "description": PROBLEM_DESCRIPTIONS[code],
+            "content": {PROBLEM: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    return out
+
+
+COMMON_PROBLEMS = problems(400, 401, 403, 422, 429)
+"""Every authenticated endpoint may answer these."""
+BY_ID = problems(404)
+"""Endpoints that name an object in their path."""
+WRITE = problems(404, 409, 413)
+"""Endpoints that change data."""
+UPLOAD = problems(409, 413, 415)
+"""Endpoints that take a file."""

@@ -12,7 +12,7 @@ from app.db import DbSession, database_kind
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", summary="服务状态")
 def health(request: Request, session: DbSession) -> dict[str, Any]:
     """Status, database kind and the schema revision the database is at (no auth needed)."""
     revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.apidocs import DOCS_STATIC, install_docs
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
-from app.errors import install_error_handlers
+from app.errors import COMMON_PROBLEMS, install_error_handlers
 from app.health import router as health_router
 from app.imports.worker import start_import_worker
 from app.kit.body_limit import BodyLimit
@@ -45,15 +46,18 @@ def api_router() -> APIRouter:
 
     router = APIRouter(prefix=API_PREFIX)
     router.include_router(health_router)
-    router.include_router(regions_router)
-    router.include_router(rules_router)
-    router.include_router(assets_router)
-    router.include_router(renewals_router)
-    router.include_router(plans_router)
-    router.include_router(accounts_router)
-    router.include_router(audit_router)
-    router.include_router(imports_router)
-    router.include_router(templates_router)
+    for domain in (
+        regions_router,
+        rules_router,
+        assets_router,
+        renewals_router,
+        plans_router,
+        accounts_router,
+        audit_router,
+        imports_router,
+        templates_router,
+    ):
+        router.include_router(domain, responses=COMMON_PROBLEMS)
     return router
 
 
@@ -79,14 +83,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 worker.stop()
             engine.dispose()
 
+    openapi_url = f"{API_PREFIX}/openapi.json"
     app = FastAPI(
         title="Renewal Registry 设备更新台账服务",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
-        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=openapi_url,
     )
     install_error_handlers(app)
+    install_docs(app, openapi_url)
     app.include_router(api_router())
     if settings.http.cors_origins:
         app.add_middleware(
@@ -109,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         response = await call_next(request)
         response.headers["X-Request-ID"] = request.state.request_id
+        if request.url.path.startswith(DOCS_STATIC):
+            response.headers.setdefault("Cache-Control", "public, max-age=86400")
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.accounts.models import Account, ApiToken
 from app.accounts.scope import Principal, scoped
 from app.errors import NotFound
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit.pagination import decode_id, encode_cursor
 
 
 def get_account(session: Session, principal: Principal, account_id: int) -> Account:
@@ -33,8 +33,7 @@ def list_accounts(
     """A keyset page (by id) of the accounts inside the caller's scope."""
     stmt = scoped(select(Account), principal, Account.region_prefix, Account.category)
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(Account.id > int(last_id))
+        stmt = stmt.where(Account.id > decode_id(cursor))
     rows = session.scalars(stmt.order_by(Account.id).limit(limit + 1)).all()
     if len(rows) <= limit:
         return rows, None

@@ -15,7 +15,7 @@ from app.accounts.scope import Principal, region_prefix_clause, scoped
 from app.assets.models import Asset
 from app.assets.spec import CATEGORY_FIELD_NAMES, FIELDS_BY_NAME, fields_for
 from app.errors import NotFound
-from app.kit.pagination import decode_cursor, encode_cursor, like_pattern
+from app.kit.pagination import decode_id, decode_keys, encode_cursor, like_pattern
 
 SortKey = Literal["id", "asset_code", "region_code"]
 
@@ -82,14 +82,13 @@ def list_assets(
     stmt = filtered(principal, filters)
     if sort == "id":
         if cursor:
-            (last_id,) = decode_cursor(cursor, 1)
-            stmt = stmt.where(Asset.id > int(last_id))
+            stmt = stmt.where(Asset.id > decode_id(cursor))
         stmt = stmt.order_by(Asset.id)
     else:
         col = getattr(Asset, sort)
         if cursor:
-            last_value, last_id = decode_cursor(cursor, 2)
-            stmt = stmt.where(tuple_(col, Asset.id) > tuple_(last_value, int(last_id)))
+            last_value, last_id = decode_keys(cursor, str, int)
+            stmt = stmt.where(tuple_(col, Asset.id) > tuple_(last_value, last_id))
         stmt = stmt.order_by(col, Asset.id)
     rows = session.scalars(stmt.limit(limit + 1)).all()
     if len(rows) <= limit:

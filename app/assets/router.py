@@ -6,15 +6,17 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
-from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from app.accounts.deps import CurrentPrincipal
 from app.assets import queries, service
+from app.assets.filters import CategoryFilter, StatusFilter, category_code, status_code
 from app.assets.models import Asset
 from app.assets.schemas import AssetCreate, AssetList, AssetRead
 from app.assets.spec import CATEGORIES
 from app.db import DbSession
+from app.errors import WRITE
+from app.kit.params import Cursor, XlsxFile, id_path, limit_query
 from app.rules.status import flag_statuses
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -22,23 +24,33 @@ router = APIRouter(prefix="/assets", tags=["assets"])
 CategoryParam = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
 ]
-StatusParam = Literal["in_service", "renewing", "renewed", "retired"]
 assert set(CategoryParam.__args__) == set(CATEGORIES)  # type: ignore[attr-defined]
+AssetId = Annotated[int, id_path("设备")]
+RegionPrefix = Annotated[
+    str | None,
+    Query(pattern=r"^\d{1,6}$", description="行政区划代码前缀(1 至 6 位数字,如 41、4101、410102)"),
+]
 
 
 def asset_filters(
-    category: CategoryParam | None = None,
-    region: Annotated[str | None, Query(pattern=r"^\d{1,6}$")] = None,
-    status: StatusParam | None = None,
-    commissioned_after: date | None = None,
-    commissioned_before: date | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
+    category: CategoryFilter = None,
+    region: RegionPrefix = None,
+    status: StatusFilter = None,
+    commissioned_after: Annotated[
+        date | None, Query(description="投入使用日期不早于(YYYY-MM-DD)")
+    ] = None,
+    commissioned_before: Annotated[
+        date | None, Query(description="投入使用日期早于(YYYY-MM-DD)")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="在设备编号、名称、地址中查找的文字")
+    ] = None,
 ) -> queries.AssetFilters:
     """Query parameters shared by the list and the ledger export."""
     return queries.AssetFilters(
-        category=category,
+        category=category_code(category),
         region=region,
-        status=status,
+        status=status_code(status),
         commissioned_after=commissioned_after,
         commissioned_before=commissioned_before,
         q=q,
@@ -52,7 +64,7 @@ def _read(session: Session, asset: Asset) -> dict[str, Any]:
     return queries.asset_to_read(asset, flag_statuses(session, [asset.id])[asset.id])
 
 
-@router.post("", response_model=AssetRead, status_code=201)
+@router.post("", response_model=AssetRead, status_code=201, summary="登记设备", responses=WRITE)
 def create_asset(session: DbSession, principal: CurrentPrincipal, body: AssetCreate) -> Any:
     """Register an asset; the body's fields are those of its category (DOMAIN.md §4).
 
@@ -63,14 +75,16 @@ def create_asset(session: DbSession, principal: CurrentPrincipal, body: AssetCre
     return _read(session, asset) | ({"warnings": warnings} if warnings else {})
 
 
-@router.get("", response_model=AssetList)
+@router.get("", response_model=AssetList, summary="设备台账列表")
 def list_assets(
     session: DbSession,
     principal: CurrentPrincipal,
     filters: Filters,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
-    sort: queries.SortKey = "id",
+    limit: Annotated[int, limit_query(500)] = 50,
+    cursor: Cursor = None,
+    sort: Annotated[
+        queries.SortKey, Query(description="排序:id、asset_code(设备编号)或 region_code")
+    ] = "id",
 ) -> Any:
     """A keyset page of the ledger; pass `next_cursor` back as `cursor` for the next page."""
     rows, next_cursor = queries.list_assets(
@@ -84,7 +98,7 @@ def list_assets(
     }
 
 
-@router.get("/export.xlsx", response_class=FileResponse)
+@router.get("/export.xlsx", response_class=XlsxFile, summary="导出设备台账(xlsx)")
 def export_ledger(session: DbSession, principal: CurrentPrincipal, filters: Filters) -> Any:
     """The filtered ledger in the survey template's layout; edit it and upload it to update."""
     from app.imports.export import export_ledger as write_export
@@ -95,17 +109,20 @@ def export_ledger(session: DbSession, principal: CurrentPrincipal, filters: Filt
     return xlsx_response(path, f"ledger-{filters.category or 'all'}.xlsx")
 
 
-@router.get("/{asset_id}", response_model=AssetRead)
-def read_asset(session: DbSession, principal: CurrentPrincipal, asset_id: int) -> Any:
+@router.get("/{asset_id}", response_model=AssetRead, summary="查看设备")
+def read_asset(session: DbSession, principal: CurrentPrincipal, asset_id: AssetId) -> Any:
+    """One asset with its flag status; another scope's asset is a 404."""
     return _read(session, queries.get_asset(session, principal, asset_id))
 
 
-@router.patch("/{asset_id}", response_model=AssetRead)
+@router.patch("/{asset_id}", response_model=AssetRead, summary="修改设备", responses=WRITE)
 def patch_asset(
     session: DbSession,
     principal: CurrentPrincipal,
-    asset_id: int,
-    patch: Annotated[dict[str, Any], Body()],
+    asset_id: AssetId,
+    patch: Annotated[
+        dict[str, Any], Body(description="要修改的字段及新值(字段同登记时该类别的字段)")
+    ],
 ) -> Any:
     """Change some fields; the merged record must still be valid for its category."""
     warnings: list[str] = []
@@ -113,7 +130,8 @@ def patch_asset(
     return _read(session, asset) | ({"warnings": warnings} if warnings else {})
 
 
-@router.delete("/{asset_id}", status_code=204)
-def delete_asset(session: DbSession, principal: CurrentPrincipal, asset_id: int) -> Response:
+@router.delete("/{asset_id}", status_code=204, summary="删除设备", responses=WRITE)
+def delete_asset(session: DbSession, principal: CurrentPrincipal, asset_id: AssetId) -> Response:
+    """Delete an asset (recorded in the change log)."""
     service.delete_asset(session, principal, asset_id)
     return Response(status_code=204)

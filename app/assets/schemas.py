@@ -58,6 +58,8 @@ def _strip(value: Any) -> Any:
 
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+REGION_CODE_OR_NAME = r"^(\d{6}|.*[一-鿿].*)$"
+"""A region as the API takes it: a six-digit code, or a name in Chinese the service resolves."""
 
 
 def _annotation(spec: FieldSpec, category: str) -> Any:
@@ -91,7 +93,18 @@ def _category_model(category: str) -> type[BaseModel]:
         ann = _annotation(spec, category)
         if spec.name == "region_code":
             # a 6-digit code, or a name (河南省郑州市中原区) the service resolves
-            ann = Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=64)]
+            ann = Annotated[
+                str,
+                BeforeValidator(_strip),
+                Field(
+                    min_length=1,
+                    max_length=64,
+                    pattern=REGION_CODE_OR_NAME,
+                    description="6 位行政区划代码,或区划名称(河南省郑州市中原区、中原区)",
+                    # pydantic leaves a pattern behind a validator out of the JSON schema
+                    json_schema_extra={"pattern": REGION_CODE_OR_NAME},
+                ),
+            ]
         if spec.name == "status":
             fields[spec.name] = (ann, "in_service")
         elif is_required(spec, category):

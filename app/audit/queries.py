@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.accounts.scope import Principal, scoped
 from app.assets.queries import get_asset
 from app.audit.models import Change, ChangeSet
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit.pagination import decode_id, encode_cursor
 from app.kit.timestamps import as_utc
 
 ADMIN_ONLY_TYPES = ("account", "api_token")
@@ -58,8 +58,7 @@ def _page(
     session: Session, stmt: Select[Change, ChangeSet], limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(Change.id < int(last_id))
+        stmt = stmt.where(Change.id < decode_id(cursor))
     rows = session.execute(stmt.order_by(Change.id.desc()).limit(limit + 1)).all()
     items = [change_to_read(change, change_set) for change, change_set in rows[:limit]]
     next_cursor = encode_cursor([items[-1]["id"]]) if len(rows) > limit else None

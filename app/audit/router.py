@@ -11,20 +11,23 @@ from app.accounts.deps import CurrentPrincipal
 from app.audit import queries
 from app.audit.schemas import ChangeList
 from app.db import DbSession
+from app.kit.params import Cursor, id_path, id_query, limit_query
 
 router = APIRouter(tags=["audit"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, limit_query(500)]
 
 
 def change_filters(
-    actor: Annotated[str | None, Query(max_length=100, description="actor (account) name")] = None,
-    object_type: Annotated[str | None, Query(max_length=32)] = None,
-    object_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: Annotated[datetime | None, Query(description="at or after (UTC if no offset)")] = None,
-    until: Annotated[datetime | None, Query(description="before (UTC if no offset)")] = None,
-    change_set: Annotated[int | None, Query(description="one change set (request)")] = None,
-    batch: Annotated[int | None, Query(description="changes of one import batch")] = None,
+    actor: Annotated[str | None, Query(max_length=100, description="操作人(账户名称)")] = None,
+    object_type: Annotated[
+        str | None, Query(max_length=32, description="对象类型,如 asset、plan、account")
+    ] = None,
+    object_id: Annotated[str | None, Query(max_length=64, description="对象 id")] = None,
+    since: Annotated[datetime | None, Query(description="不早于此时刻(无时区时按 UTC)")] = None,
+    until: Annotated[datetime | None, Query(description="早于此时刻(无时区时按 UTC)")] = None,
+    change_set: Annotated[int | None, id_query("只看一次请求的变更:变更集 id")] = None,
+    batch: Annotated[int | None, id_query("只看一个导入批次的变更:批次 id")] = None,
 ) -> queries.ChangeFilters:
     """Query parameters of the change list."""
     return queries.ChangeFilters(
@@ -38,13 +41,13 @@ def change_filters(
     )
 
 
-@router.get("/changes", response_model=ChangeList)
+@router.get("/changes", response_model=ChangeList, summary="变更记录")
 def list_changes(
     session: DbSession,
     principal: CurrentPrincipal,
     filters: Annotated[queries.ChangeFilters, Depends(change_filters)],
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Any:
     """Changes to objects inside the caller's scope, newest first (keyset pages)."""
     items, next_cursor = queries.list_changes(
@@ -53,13 +56,13 @@ def list_changes(
     return {"items": items, "next_cursor": next_cursor, "limit": limit}
 
 
-@router.get("/assets/{asset_id}/history", response_model=ChangeList)
+@router.get("/assets/{asset_id}/history", response_model=ChangeList, summary="设备变更历史")
 def asset_history(
     session: DbSession,
     principal: CurrentPrincipal,
-    asset_id: int,
+    asset_id: Annotated[int, id_path("设备")],
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: Cursor = None,
 ) -> Any:
     """Every recorded change of one asset, newest first; another scope's asset is a 404."""
     items, next_cursor = queries.asset_history(

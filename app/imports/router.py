@@ -7,26 +7,36 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.accounts.deps import CurrentPrincipal
+from app.assets.filters import CategoryFilter, category_code
 from app.assets.spec import CATEGORIES
 from app.config import get_settings
 from app.db import DbSession
+from app.errors import UPLOAD, WRITE
 from app.imports import queries, service
 from app.imports.models import ImportBatch
 from app.imports.schemas import BatchList, BatchRead, RowList
 from app.imports.workbooks import write_errors, write_template
 from app.imports.worker import first_errors
+from app.kit.params import MAX_ID, XLSX, XlsxFile, id_path, limit_query
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 templates = APIRouter(prefix="/templates", tags=["imports"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CategoryParam = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
 ]
 ActionParam = Literal["create", "update", "unchanged", "reject"]
+BatchId = Annotated[int, id_path("导入批次")]
+IdCursor = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description="翻页游标:上一页返回的 `next_cursor`(一个 id;不传则为第一页)",
+    ),
+]
 
 
 def batch_read(session: DbSession, batch: ImportBatch) -> dict[str, Any]:
@@ -61,16 +71,24 @@ def _wake(request: Request) -> None:
         worker.wake()
 
 
-@router.post("", response_model=BatchRead, status_code=202)
+@router.post(
+    "", response_model=BatchRead, status_code=202, summary="上传普查表导入", responses=UPLOAD
+)
 def upload(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     background: BackgroundTasks,
     file: Annotated[UploadFile, File(description="the survey workbook (.xlsx)")],
-    dry_run: Annotated[bool, Form()] = True,
-    category: Annotated[CategoryParam | None, Form()] = None,
-    mode: Annotated[Literal["partial", "all_or_nothing"], Form()] = "partial",
+    dry_run: Annotated[bool, Form(description="true:只校验不写入(试导入);false:直接导入")] = True,
+    category: Annotated[
+        CategoryParam | None,
+        Form(description="工作表的设备类别(不填则按工作表名称或“设备类别”列识别)"),
+    ] = None,
+    mode: Annotated[
+        Literal["partial", "all_or_nothing"],
+        Form(description="partial:有效行照常导入;all_or_nothing:有一行出错则全部不导入"),
+    ] = "partial",
 ) -> Any:
     """Queue a workbook for import; poll the batch for its status, counts and errors."""
     batch = service.upload_batch(
@@ -87,12 +105,12 @@ def upload(
     return batch_read(session, batch)
 
 
-@router.get("", response_model=BatchList)
+@router.get("", response_model=BatchList, summary="导入批次列表")
 def list_batches(
     session: DbSession,
     principal: CurrentPrincipal,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, limit_query(200)] = 50,
+    cursor: IdCursor = None,
 ) -> Any:
     """Batches the caller may see, newest first; pass `next_cursor` as `cursor`."""
     items = queries.list_batches(session, principal, limit=limit, before=cursor)
@@ -100,19 +118,25 @@ def list_batches(
     return {"items": [batch_read(session, b) for b in items], "next_cursor": next_cursor}
 
 
-@router.get("/{batch_id}", response_model=BatchRead)
-def read_batch(session: DbSession, principal: CurrentPrincipal, batch_id: int) -> Any:
+@router.get("/{batch_id}", response_model=BatchRead, summary="查看导入批次")
+def read_batch(session: DbSession, principal: CurrentPrincipal, batch_id: BatchId) -> Any:
     """One batch: status, progress, counts, warnings and the first errors."""
     return batch_read(session, queries.get_batch(session, principal, batch_id))
 
 
-@router.post("/{batch_id}/commit", response_model=BatchRead, status_code=202)
+@router.post(
+    "/{batch_id}/commit",
+    response_model=BatchRead,
+    status_code=202,
+    summary="提交试导入",
+    responses=WRITE,
+)
 def commit(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     background: BackgroundTasks,
-    batch_id: int,
+    batch_id: BatchId,
 ) -> Any:
     """Commit a validated dry run: the file is parsed and diffed again against the ledger."""
     batch = service.request_commit(session, principal, batch_id)
@@ -120,14 +144,17 @@ def commit(
     return batch_read(session, batch)
 
 
-@router.get("/{batch_id}/rows", response_model=RowList)
+@router.get("/{batch_id}/rows", response_model=RowList, summary="导入批次的行")
 def rows(
     session: DbSession,
     principal: CurrentPrincipal,
-    batch_id: int,
-    action: ActionParam | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    batch_id: BatchId,
+    action: Annotated[
+        ActionParam | None,
+        Query(description="只看某种处理结果:create 新增、update 更新、unchanged 未变、reject 拒绝"),
+    ] = None,
+    limit: Annotated[int, limit_query(500)] = 100,
+    cursor: IdCursor = None,
 ) -> Any:
     """Stored rows: every rejected row, and a preview of the first rows of each other action."""
     queries.get_batch(session, principal, batch_id)
@@ -154,9 +181,9 @@ def temp_xlsx() -> Path:
     return Path(handle.name)
 
 
-def xlsx_response(path: Path, filename: str) -> FileResponse:
+def xlsx_response(path: Path, filename: str) -> XlsxFile:
     """Send a written workbook and delete it afterwards."""
-    return FileResponse(
+    return XlsxFile(
         path,
         media_type=XLSX,
         filename=filename,
@@ -164,8 +191,8 @@ def xlsx_response(path: Path, filename: str) -> FileResponse:
     )
 
 
-@router.get("/{batch_id}/errors.xlsx", response_class=FileResponse)
-def errors_xlsx(session: DbSession, principal: CurrentPrincipal, batch_id: int) -> Any:
+@router.get("/{batch_id}/errors.xlsx", response_class=XlsxFile, summary="下载错误行工作簿")
+def errors_xlsx(session: DbSession, principal: CurrentPrincipal, batch_id: BatchId) -> Any:
     """Rejected rows with their original headers and cells, an error column, bad cells marked."""
     batch = queries.get_batch(session, principal, batch_id)
     path = temp_xlsx()
@@ -174,9 +201,10 @@ def errors_xlsx(session: DbSession, principal: CurrentPrincipal, batch_id: int) 
     return xlsx_response(path, f"{stem}-errors.xlsx")
 
 
-@templates.get("/survey.xlsx", response_class=FileResponse)
-def survey_template(_principal: CurrentPrincipal, category: CategoryParam | None = None) -> Any:
+@templates.get("/survey.xlsx", response_class=XlsxFile, summary="下载普查模板")
+def survey_template(_principal: CurrentPrincipal, category: CategoryFilter = None) -> Any:
     """The survey template: one sheet per category (or the one asked for), with notes."""
+    category = category_code(category)
     path = temp_xlsx()
     write_template(path, [category] if category else list(CATEGORIES))
     return xlsx_response(path, f"survey-{category or 'all'}.xlsx")

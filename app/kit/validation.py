@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.errors import Invalid
+from app.errors import Invalid, chinese_message
 
 
 def errors_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
@@ -15,7 +15,12 @@ def errors_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> li
     for e in exc.errors():
         loc = [str(p) for p in e["loc"]]
         out.append(
-            {"loc": [*prefix, *loc], "field": ".".join(loc), "msg": e["msg"], "type": e["type"]}
+            {
+                "loc": [*prefix, *loc],
+                "field": ".".join(loc),
+                "msg": chinese_message(dict(e)),
+                "type": e["type"],
+            }
         )
     return out
 
@@ -24,4 +29,4 @@ def invalid_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> I
     """An Invalid error naming every failing field."""
     errors = errors_from(exc, prefix)
     fields = ", ".join(sorted({e["field"] for e in errors}))
-    return Invalid(f"invalid or unknown fields: {fields}", errors=errors)
+    return Invalid(f"以下参数或字段无效: {fields}", errors=errors)

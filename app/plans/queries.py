@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.accounts.scope import Principal, scoped
 from app.assets.spec import CATEGORIES
 from app.errors import NotFound
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit.pagination import decode_id, decode_keys, encode_cursor
 from app.plans.calc import priority
 from app.plans.costs import ASSESSMENT, load_cost_model, money, weights_from_json
 from app.plans.models import Plan, PlanLine, PlanProject
@@ -47,8 +47,7 @@ def list_plans(
     if status:
         stmt = stmt.where(Plan.status == status)
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(Plan.id < int(last_id))
+        stmt = stmt.where(Plan.id < decode_id(cursor))
     rows = session.scalars(stmt.order_by(Plan.id.desc()).limit(limit + 1)).all()
     if len(rows) <= limit:
         return rows, None
@@ -295,8 +294,8 @@ def list_lines(
     if filters.project_id is not None:
         stmt = stmt.where(PlanLine.project_id == filters.project_id)
     if cursor:
-        year, rank = decode_cursor(cursor, 2)
-        stmt = stmt.where(tuple_(PlanLine.year, PlanLine.rank) > tuple_(int(year), int(rank)))
+        year, rank = decode_keys(cursor, int, int)
+        stmt = stmt.where(tuple_(PlanLine.year, PlanLine.rank) > tuple_(year, rank))
     rows = session.execute(stmt.order_by(PlanLine.year, PlanLine.rank).limit(limit + 1)).all()
     items = [line_read(plan, line, project) for line, project in rows[:limit]]
     if len(rows) <= limit:
@@ -394,8 +393,7 @@ def list_projects(
     if year is not None:
         stmt = stmt.where(PlanProject.year == year)
     if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        stmt = stmt.where(PlanProject.id > int(last_id))
+        stmt = stmt.where(PlanProject.id > decode_id(cursor))
     rows = session.scalars(stmt.order_by(PlanProject.id).limit(limit + 1)).all()
     page = rows[:limit]
     totals = project_totals(session, plan, [p.id for p in page])

@@ -15,7 +15,7 @@ from app.accounts.scope import Principal, region_prefix_clause, scope_clause
 from app.assets.models import Asset
 from app.assets.queries import get_asset
 from app.errors import Invalid
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit.pagination import WRONG_ORDER, decode_keys, encode_cursor
 from app.rules.evaluate import SEVERITY, asset_status, evaluate_asset, flag_facts, flag_reason
 from app.rules.models import AssetFlag, category_key, region_key, region_key_range, rule_key
 from app.rules.packs import Rule, get_registry
@@ -257,7 +257,8 @@ def due_page(
     stmt = _representatives(principal, f, as_of, sort)
     cols = _sort_columns(AssetFlag, sort)
     if cursor:
-        values = _cursor_values(cols, decode_cursor(cursor, len(cols)))
+        kinds = [str if c is AssetFlag.due_on else int for c in cols]
+        values = _cursor_values(cols, decode_keys(cursor, *kinds))
         stmt = stmt.where(tuple_(*cols) > tuple_(*values))
     reps = list(session.scalars(stmt.limit(limit + 1)))
     more = len(reps) > limit
@@ -274,17 +275,11 @@ def _cursor_values(cols: list[Any], values: list[Any]) -> list[Any]:
     """A due-list cursor's values as the sort columns' types: a date, and numbers."""
     try:
         return [
-            date.fromisoformat(v) if c is AssetFlag.due_on else _whole_number(v)
+            date.fromisoformat(v) if c is AssetFlag.due_on else v
             for c, v in zip(cols, values, strict=True)
         ]
-    except (TypeError, ValueError) as exc:
-        raise Invalid("cursor does not match this sort order", field="cursor") from exc
-
-
-def _whole_number(value: Any) -> int:
-    if type(value) is not int:
-        raise TypeError(f"not a whole number: {value!r}")
-    return value
+    except ValueError as exc:
+        raise Invalid(WRONG_ORDER, field="cursor") from exc
 
 
 def _items(

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.accounts.deps import CurrentPrincipal
-from app.assets.router import CategoryParam
+from app.assets.filters import CategoryFilter, category_code
+from app.assets.router import AssetId, RegionPrefix
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.dates import today
+from app.kit.labels import to_code, words
+from app.kit.params import XLSX, Cursor, limit_query
 from app.rules import export, queries
 from app.rules.packs import Pack, get_registry
 from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary
 
 router = APIRouter(tags=["rules"])
 Level = Literal["mandatory", "assess", "encouraged"]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RegionParam = Annotated[str | None, Query(pattern=r"^\d{1,6}$")]
+LEVELS = {k: v for k, v in export.LEVEL_LABELS.items() if k in Level.__args__}  # type: ignore[attr-defined]
+RegionParam = RegionPrefix
+AsOf = Annotated[date | None, Query(description="评估基准日(YYYY-MM-DD),默认今天(北京时间)")]
+if TYPE_CHECKING:
+    LevelWord = str
+else:
+    LevelWord = Literal[words(LEVELS)]
 
 
 def _summary(pack: Pack) -> dict[str, Any]:
@@ -37,14 +45,20 @@ def _summary(pack: Pack) -> dict[str, Any]:
     }
 
 
-@router.get("/rule-packs", response_model=list[PackSummary])
+@router.get("/rule-packs", response_model=list[PackSummary], summary="规则包列表")
 def list_packs(_principal: CurrentPrincipal) -> Any:
     """Loaded rule packs with their deadlines."""
     return [_summary(p) for p in get_registry().packs.values()]
 
 
-@router.get("/rule-packs/{pack_id}", response_model=PackRead)
-def read_pack(pack_id: str, _principal: CurrentPrincipal) -> Any:
+@router.get("/rule-packs/{pack_id}", response_model=PackRead, summary="查看规则包")
+def read_pack(
+    pack_id: Annotated[
+        str,
+        Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="规则包 id:CN 或省级代码如 41、44"),
+    ],
+    _principal: CurrentPrincipal,
+) -> Any:
     """A pack's resolved rules (inherited and overridden), each with its basis and deadline."""
     pack = get_registry().packs.get(pack_id.upper())
     if pack is None:
@@ -76,9 +90,9 @@ def read_pack(pack_id: str, _principal: CurrentPrincipal) -> Any:
     return {**_summary(pack), "rules": rules, "disabled": list(pack.disabled), "targets": targets}
 
 
-@router.get("/assets/{asset_id}/flags", response_model=AssetFlags)
+@router.get("/assets/{asset_id}/flags", response_model=AssetFlags, summary="设备为何被标记")
 def asset_flags(
-    asset_id: int, session: DbSession, principal: CurrentPrincipal, as_of: date | None = None
+    asset_id: AssetId, session: DbSession, principal: CurrentPrincipal, as_of: AsOf = None
 ) -> Any:
     """Why an asset is flagged: every rule that holds or cannot be decided, as of a date."""
     return queries.explain_asset(session, principal, asset_id, as_of or today())
@@ -86,22 +100,31 @@ def asset_flags(
 
 def due_filters(
     region: RegionParam = None,
-    category: CategoryParam | None = None,
-    level: Annotated[list[Level] | None, Query()] = None,
-    due_by: date | None = None,
-    as_of: date | None = None,
-    overdue: bool = False,
-    rule: Annotated[str | None, Query(max_length=32)] = None,
+    category: CategoryFilter = None,
+    level: Annotated[
+        list[LevelWord] | None,
+        Query(
+            description="级别,可重复:mandatory 强制更新、assess 须评估、encouraged 鼓励更新"
+            "(代码或中文;默认 mandatory 与 assess)"
+        ),
+    ] = None,
+    due_by: Annotated[date | None, Query(description="截止日期不晚于(YYYY-MM-DD)")] = None,
+    as_of: AsOf = None,
+    overdue: Annotated[bool, Query(description="true:只列已逾期的设备")] = False,
+    rule: Annotated[
+        str | None, Query(max_length=32, description="只列某条规则的标记:规则 id")
+    ] = None,
     advisory: Annotated[
         bool | None,
         Query(description="false: leave out advisory flags (参考); true: only those"),
     ] = None,
 ) -> queries.DueFilters:
     """Due-list query parameters; `level` repeats or is comma-separated."""
-    levels = tuple(sorted(set(level))) if level else ("assess", "mandatory")
+    codes = {to_code(LEVELS, w) or w for w in level or ()}
+    levels = tuple(sorted(codes)) if codes else ("assess", "mandatory")
     return queries.DueFilters(
         region=region,
-        category=category,
+        category=category_code(category),
         levels=levels,
         due_by=due_by,
         as_of=as_of,
@@ -114,15 +137,28 @@ def due_filters(
 Filters = Annotated[queries.DueFilters, Depends(due_filters)]
 
 
-@router.get("/due", response_model=DueList)
+@router.get(
+    "/due",
+    response_model=DueList,
+    summary="到期更新清单",
+    responses={
+        200: {
+            "description": "JSON 分页;format=csv 或 xlsx 时为整份清单文件",
+            "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {}},
+        }
+    },
+)
 def due_list(
     session: DbSession,
     principal: CurrentPrincipal,
     filters: Filters,
-    sort: queries.DueSort = "due_on",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: str | None = None,
-    format: Literal["json", "csv", "xlsx"] = "json",
+    sort: Annotated[queries.DueSort, Query(description="排序方式")] = "due_on",
+    limit: Annotated[int, limit_query(500)] = 50,
+    cursor: Cursor = None,
+    format: Annotated[
+        Literal["json", "csv", "xlsx"],
+        Query(description="json:分页;csv / xlsx:下载整份筛选结果"),
+    ] = "json",
 ) -> Any:
     """The due list: one item per asset, earliest due first, with its flags and clauses."""
     as_of = filters.as_of or today()
@@ -146,14 +182,17 @@ def due_list(
     return {"items": items, "next_cursor": next_cursor, "limit": limit, "as_of": as_of}
 
 
-@router.get("/stats")
+@router.get("/stats", summary="更新统计")
 def due_stats(
     session: DbSession,
     principal: CurrentPrincipal,
     region: RegionParam = None,
-    category: CategoryParam | None = None,
-    group_by: queries.GroupBy | None = None,
-    as_of: date | None = None,
+    category: CategoryFilter = None,
+    group_by: Annotated[
+        queries.GroupBy | None,
+        Query(description="汇总到哪一级:province、city 或 district(默认比 region 低一级)"),
+    ] = None,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Counts and quantities by region × category × level × due year, overdue counts, data gaps."""
     if group_by is None:
@@ -163,7 +202,7 @@ def due_stats(
         session,
         principal,
         region=region,
-        category=category,
+        category=category_code(category),
         group_by=group_by,
         as_of=as_of or today(),
     )
