@@ -103,10 +103,17 @@ def export_ledger(session: DbSession, principal: CurrentPrincipal, filters: Filt
     """The filtered ledger in the survey template's layout; edit it and upload it to update."""
     from app.imports.export import export_ledger as write_export
     from app.imports.router import temp_xlsx, xlsx_response
+    from app.kit.dates import today
+    from app.kit.sheets import file_stem
+    from app.regions.queries import narrowest, region_label
 
     path = temp_xlsx()
-    write_export(session, principal, filters, path)
-    return xlsx_response(path, f"ledger-{filters.category or 'all'}.xlsx")
+    covered = narrowest(principal.region_prefix, filters.region)
+    region, on = region_label(session, covered), today()
+    write_export(session, principal, filters, path, region=region, as_of=on)
+    what = CATEGORIES[filters.category] if filters.category else "全部类别"
+    ascii_name = f"ledger-{filters.category or 'all'}-{covered or 'all'}-{on}.xlsx"
+    return xlsx_response(path, ascii_name, file_stem("设备台账", what, region, on) + ".xlsx")
 
 
 @router.get("/{asset_id}", response_model=AssetRead, summary="查看设备")

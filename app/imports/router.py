@@ -20,7 +20,10 @@ from app.imports.models import ImportBatch
 from app.imports.schemas import BatchList, BatchRead, RowList
 from app.imports.workbooks import write_errors, write_template
 from app.imports.worker import first_errors
+from app.kit.dates import today
 from app.kit.params import MAX_ID, XLSX, XlsxFile, id_path, limit_query
+from app.kit.sheets import attachment, file_stem
+from app.regions.queries import region_label
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 templates = APIRouter(prefix="/templates", tags=["imports"])
@@ -181,12 +184,13 @@ def temp_xlsx() -> Path:
     return Path(handle.name)
 
 
-def xlsx_response(path: Path, filename: str) -> XlsxFile:
-    """Send a written workbook and delete it afterwards."""
+def xlsx_response(path: Path, filename: str, name: str | None = None) -> XlsxFile:
+    """Send a written workbook and delete it afterwards; `name` is the download's readable
+    (Chinese) name, `filename` its ASCII fallback."""
     return XlsxFile(
         path,
         media_type=XLSX,
-        filename=filename,
+        headers=attachment(name or filename, filename),
         background=BackgroundTask(path.unlink, missing_ok=True),
     )
 
@@ -196,15 +200,32 @@ def errors_xlsx(session: DbSession, principal: CurrentPrincipal, batch_id: Batch
     """Rejected rows with their original headers and cells, an error column, bad cells marked."""
     batch = queries.get_batch(session, principal, batch_id)
     path = temp_xlsx()
-    write_errors(path, batch.sheets, queries.rejected_rows(session, batch_id))
     stem = Path(batch.file_name).stem
-    return xlsx_response(path, f"{stem}-errors.xlsx")
+    uploaded = batch.created_at.date() if batch.created_at else today()
+    write_errors(
+        path,
+        batch.sheets,
+        queries.rejected_rows(session, batch_id),
+        title=f"导入被拒绝的行：{batch.file_name}（批次 {batch.id}）",
+        region=region_label(session, principal.region_prefix),
+        as_of=uploaded,
+    )
+    return xlsx_response(path, f"{stem}-errors.xlsx", f"{stem}_被拒绝的行_批次{batch.id}.xlsx")
 
 
 @templates.get("/survey.xlsx", response_class=XlsxFile, summary="下载普查模板")
-def survey_template(_principal: CurrentPrincipal, category: CategoryFilter = None) -> Any:
+def survey_template(
+    session: DbSession, principal: CurrentPrincipal, category: CategoryFilter = None
+) -> Any:
     """The survey template: one sheet per category (or the one asked for), with notes."""
     category = category_code(category)
     path = temp_xlsx()
-    write_template(path, [category] if category else list(CATEGORIES))
-    return xlsx_response(path, f"survey-{category or 'all'}.xlsx")
+    region = region_label(session, principal.region_prefix)
+    on = today()
+    write_template(path, [category] if category else list(CATEGORIES), region=region, as_of=on)
+    what = CATEGORIES[category] if category else "全部类别"
+    return xlsx_response(
+        path,
+        f"survey-{category or 'all'}.xlsx",
+        file_stem("设备普查表", what, region, on) + ".xlsx",
+    )

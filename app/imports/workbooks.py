@@ -1,7 +1,9 @@
 """Workbooks we write from the column spec: the survey template, the ledger export (the template's
 format, so an edited export re-imports in place), and the error workbook of a batch.
 
-All three stream with xlsxwriter's constant_memory mode (rows are written in order and flushed).
+All three stream with xlsxwriter's constant_memory mode (rows are written in order and flushed),
+share the template's column widths and drop-downs (`OptionLists`) and print alike
+(`app.kit.sheets.print_setup`).
 """
 
 from __future__ import annotations
@@ -16,21 +18,24 @@ import xlsxwriter
 
 from app.assets.spec import (
     CATEGORIES,
+    FIELDS_BY_NAME,
     FieldSpec,
     choices_for,
     fields_for,
     is_required,
     label_of,
 )
+from app.kit.sheets import print_setup
 
 EXAMPLE_CODE = "示例-0001"
 OPTIONS_SHEET = "选项"
 NOTES_SHEET = "填表说明"
 MAX_ROW = 1_048_575
 ERROR_HEADER = "错误说明"
+EXAMPLE_NOTE = "示例行：设备编号以“示例”开头的行导入时跳过，可保留或删除"
 EXAMPLES: dict[str, Any] = {
     "region_code": "410102",
-    "name": "示例设备",
+    "name": "示例设备（此行为示例，导入时跳过）",
     "address": "建设路1号",
     "commissioned_on": date(2005, 3, 1),
     "manufactured_on": date(2015, 5, 1),
@@ -61,34 +66,107 @@ def cell_value(spec: FieldSpec, value: Any, category: str | None = None) -> Any:
     return value
 
 
+def column_width(spec: FieldSpec) -> int:
+    """The template's width of a field's column (characters)."""
+    if spec.name in ("name", "address"):
+        return 24
+    return 12 if spec.kind in ("date", "bool", "int", "decimal") else 16
+
+
+class OptionLists:
+    """The hidden 选项 sheet behind the drop-downs: one column per distinct list of labels.
+
+    The lists are collected while the sheets are written and written last, row by row (in
+    constant_memory mode a row is flushed once a later row is written, so column-wise writes
+    would keep only the first row's cells)."""
+
+    def __init__(self) -> None:
+        self.lists: list[list[str]] = []
+
+    def source(self, labels: list[str]) -> str:
+        """The `='选项'!$X$1:$X$n` range holding `labels` (shared by equal lists)."""
+        if labels not in self.lists:
+            self.lists.append(labels)
+        return _range(self.lists.index(labels), len(labels))
+
+    def validate(
+        self, ws: Any, first_row: int, col: int, spec: FieldSpec, category: str | None
+    ) -> None:
+        """The drop-down of a bool or enum column from `first_row` down."""
+        if spec.kind == "bool":
+            ws.data_validation(
+                first_row, col, MAX_ROW, col, {"validate": "list", "source": ["是", "否"]}
+            )
+        elif spec.kind == "enum":
+            labels = enum_labels(spec, category)
+            if labels:
+                ws.data_validation(
+                    first_row,
+                    col,
+                    MAX_ROW,
+                    col,
+                    {"validate": "list", "source": self.source(labels)},
+                )
+
+    def write(self, book: Any) -> None:
+        """The hidden 选项 sheet, row by row."""
+        if not self.lists:
+            return
+        opts = book.add_worksheet(OPTIONS_SHEET)
+        for row in range(max(len(labels) for labels in self.lists)):
+            for col, labels in enumerate(self.lists):
+                if row < len(labels):
+                    opts.write_string(row, col, labels[row])
+        opts.hide()
+
+
+def enum_labels(spec: FieldSpec, category: str | None) -> list[str]:
+    """The labels a drop-down offers for an enum field (in a category, or the spec's own)."""
+    if spec.name == "category":
+        return [CATEGORIES[category]] if category else list(CATEGORIES.values())
+    if category is None:
+        return [label(spec, c) for c in spec.choices]
+    return [label(spec, c, category) for c in choices_for(spec, category)]
+
+
 class SpecWriter:
     """A workbook with one sheet per category in the template layout."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        title: str = "设备普查表",
+        region: str | None = None,
+        as_of: date | str | None = None,
+    ) -> None:
         self.book = xlsxwriter.Workbook(
             str(path), {"constant_memory": True, "strings_to_numbers": False}
         )
+        self.title, self.region, self.as_of = title, region, as_of
         self.bold = self.book.add_format(
             {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
         )
         self.required = self.book.add_format(
             {"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True}
         )
+        self.heading = self.book.add_format({"bold": True, "font_size": 12})
         self.datefmt = self.book.add_format({"num_format": "yyyy-mm-dd"})
-        self.textfmt = self.book.add_format({"num_format": "@"})
+        self.textfmt = self.book.add_format({"num_format": "@", "text_wrap": True})
         self.italic = self.book.add_format({"italic": True, "font_color": "#808080"})
-        self._options: list[tuple[str, list[str]]] = []
+        self.example_date = self.book.add_format(
+            {"italic": True, "font_color": "#808080", "num_format": "yyyy-mm-dd"}
+        )
+        self.options = OptionLists()
 
-    def sheet(self, category: str) -> tuple[Any, list[FieldSpec]]:
-        """Add a category sheet with its header, hidden field-name row and drop-downs."""
+    def sheet(self, category: str, heading: str | None = None) -> tuple[Any, list[FieldSpec], int]:
+        """Add a category sheet: an optional title row, the header, the hidden field-name row
+        and drop-downs; returns the sheet, its fields and the first data row."""
         ws = self.book.add_worksheet(CATEGORIES[category])
         specs = fields_for(category)
-        for col, spec in enumerate(specs):  # constant_memory: whole rows, in order
-            fmt = self.required if is_required(spec, category) else self.bold
-            ws.write_string(0, col, spec.header, fmt)
-        for col, spec in enumerate(specs):
-            ws.write_string(1, col, spec.name)
-            width = 12 if spec.kind in ("date", "bool", "int", "decimal") else 16
+        top = 1 if heading else 0
+        widths = [column_width(spec) for spec in specs]
+        for col, (spec, width) in enumerate(zip(specs, widths, strict=True)):
             col_fmt = (
                 self.datefmt
                 if spec.kind == "date"
@@ -97,51 +175,51 @@ class SpecWriter:
                 else None
             )
             ws.set_column(col, col, width, col_fmt)
-            self._validation(ws, col, spec, category)
-        ws.set_row(1, None, None, {"hidden": True})
-        ws.freeze_panes(2, 0)
-        return ws, specs
+            self.options.validate(ws, top + 2, col, spec, category)
+        if heading:  # constant_memory: whole rows, in order
+            ws.write_string(0, 0, heading, self.heading)
+        for col, spec in enumerate(specs):
+            fmt = self.required if is_required(spec, category) else self.bold
+            ws.write_string(top, col, spec.header, fmt)
+        for col, spec in enumerate(specs):
+            ws.write_string(top + 1, col, spec.name)
+        ws.set_row(top + 1, None, None, {"hidden": True})
+        ws.freeze_panes(top + 2, 1)
+        print_setup(
+            ws,
+            widths,
+            title=f"{self.title}（{CATEGORIES[category]}）",
+            region=self.region,
+            as_of=self.as_of,
+            repeat=(0, top),
+        )
+        return ws, specs, top + 2
 
-    def _validation(self, ws: Any, col: int, spec: FieldSpec, category: str) -> None:
-        if spec.kind == "bool":
-            ws.data_validation(2, col, MAX_ROW, col, {"validate": "list", "source": ["是", "否"]})
-        elif spec.kind == "enum":
-            codes = (category,) if spec.name == "category" else choices_for(spec, category)
-            labels = [label(spec, c, category) for c in codes]
-            ws.data_validation(
-                2, col, MAX_ROW, col, {"validate": "list", "source": self._option_range(labels)}
-            )
-
-    def _option_range(self, labels: list[str]) -> str:
-        for index, (_, existing) in enumerate(self._options):
-            if existing == labels:
-                return _range(index, len(labels))
-        self._options.append((f"o{len(self._options)}", labels))
-        return _range(len(self._options) - 1, len(labels))
-
-    def write_row(self, ws: Any, row: int, specs: list[FieldSpec], values: dict[str, Any]) -> None:
+    def write_row(
+        self,
+        ws: Any,
+        row: int,
+        specs: list[FieldSpec],
+        values: dict[str, Any],
+        example: bool = False,
+    ) -> None:
         """One data row in the template's layout (rows must come in order)."""
         for col, spec in enumerate(specs):
             value = cell_value(spec, values.get(spec.name), values.get("category"))
             if value is None:
                 continue
             if isinstance(value, date | datetime):
-                ws.write_datetime(row, col, value, self.datefmt)
+                ws.write_datetime(row, col, value, self.example_date if example else self.datefmt)
             elif isinstance(value, str):
-                ws.write_string(row, col, value)
+                ws.write_string(row, col, value, self.italic if example else None)
             else:
-                ws.write_number(row, col, value)
+                ws.write_number(row, col, value, self.italic if example else None)
 
     def close(self, notes: bool = False) -> None:
         """Add the notes and the hidden option lists, and finish the file."""
         if notes:
             write_notes(self.book)
-        if self._options:
-            opts = self.book.add_worksheet(OPTIONS_SHEET)
-            for col, (_, labels) in enumerate(self._options):
-                for row, text in enumerate(labels):
-                    opts.write_string(row, col, text)
-            opts.hide()
+        self.options.write(self.book)
         self.book.close()
 
 
@@ -150,14 +228,21 @@ def _range(col: int, length: int) -> str:
     return f"='{OPTIONS_SHEET}'!${letter}$1:${letter}${length}"
 
 
-def write_template(path: Path, categories: Iterable[str]) -> None:
-    """The survey template: one sheet per category, an example row, notes and drop-downs."""
-    writer = SpecWriter(path)
+def write_template(
+    path: Path,
+    categories: Iterable[str],
+    *,
+    region: str | None = None,
+    as_of: date | None = None,
+) -> None:
+    """The survey template: one sheet per category with one example row (grey, 设备编号
+    示例-0001, skipped on import), notes and drop-downs."""
+    writer = SpecWriter(path, region=region, as_of=as_of)
     for category in categories:
-        ws, specs = writer.sheet(category)
+        ws, specs, first = writer.sheet(category)
         example = {**EXAMPLES, "asset_code": EXAMPLE_CODE, "category": category}
-        writer.write_row(ws, 2, specs, example)
-        ws.write_comment(2, 0, "示例行(设备编号以“示例”开头的行导入时跳过)")
+        writer.write_row(ws, first, specs, example, example=True)
+        ws.write_comment(first, 0, EXAMPLE_NOTE)
     writer.close(notes=True)
 
 
@@ -202,52 +287,126 @@ def write_notes(book: Any) -> None:
             ws.write_string(row, 1, text)
 
 
-def write_errors(path: Path, sheets: list[dict[str, Any]], rows: Iterable[Any]) -> None:
-    """Rejected rows with their original headers and cells, an error column and marked cells."""
+def write_errors(
+    path: Path,
+    sheets: list[dict[str, Any]],
+    rows: Iterable[Any],
+    *,
+    title: str = "导入被拒绝的行",
+    region: str | None = None,
+    as_of: date | str | None = None,
+) -> None:
+    """Rejected rows with their original headers and cells, marked cells and a 错误说明 column
+    right after 设备编号; the template's widths and drop-downs, header and first column frozen,
+    so the rows can be fixed in place and uploaded again (the importer ignores 错误说明)."""
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-    bad = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
-    head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    datefmt = book.add_format({"num_format": "yyyy-mm-dd"})
+    fmts = _ErrorFormats(book)
+    options = OptionLists()
     by_sheet: dict[str, list[Any]] = {}
     for r in rows:
         by_sheet.setdefault(r.sheet, []).append(r)
     info = {s["name"]: s for s in sheets}
     for name, items in by_sheet.items():
-        headers = {int(c): h for c, h in info.get(name, {}).get("headers", {}).items()}
-        _error_sheet(book.add_worksheet(name[:31]), headers, items, (head, bad, datefmt))
+        ws = book.add_worksheet(name[:31])
+        _ErrorSheet(ws, info.get(name, {}), items, fmts, options).write(title, region, as_of)
     if not by_sheet:
-        book.add_worksheet("无错误").write_string(0, 0, "没有被拒绝的行")
+        ws = book.add_worksheet("无错误")
+        ws.write_string(0, 0, "没有被拒绝的行")
+        print_setup(ws, [40], title=title, region=region, as_of=as_of, repeat=None)
+    options.write(book)
     book.close()
 
 
-def _error_sheet(ws: Any, headers: dict[int, str], items: list[Any], fmts: tuple[Any, ...]) -> None:
-    head, bad, datefmt = fmts
-    cols = sorted(headers)
-    pos = {c: i for i, c in enumerate(cols)}
-    for c in cols:
-        ws.write_string(0, pos[c], headers[c], head)
-    ws.write_string(0, len(cols), ERROR_HEADER, head)
-    ws.set_column(len(cols), len(cols), 60)
-    for n, r in enumerate(items, start=1):
+class _ErrorFormats:
+    def __init__(self, book: Any) -> None:
+        self.bad = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        self.head = book.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}
+        )
+        self.error_head = book.add_format(
+            {"bold": True, "bg_color": "#FFC7CE", "border": 1, "text_wrap": True}
+        )
+        self.date = book.add_format({"num_format": "yyyy-mm-dd"})
+        self.bad_date = book.add_format(
+            {"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": "yyyy-mm-dd"}
+        )
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.text = book.add_format({"num_format": "@", "text_wrap": True})
+
+
+class _ErrorSheet:
+    """One sheet of the error workbook: the uploaded sheet's columns, 错误说明 after 设备编号."""
+
+    def __init__(
+        self,
+        ws: Any,
+        info: dict[str, Any],
+        items: list[Any],
+        fmts: _ErrorFormats,
+        options: OptionLists,
+    ) -> None:
+        self.ws, self.items, self.fmts, self.options = ws, items, fmts, options
+        self.headers = {int(c): h for c, h in info.get("headers", {}).items()}
+        cats = {r.category for r in items if r.category} | (
+            {info["category"]} if info.get("category") else set()
+        )
+        self.category = cats.pop() if len(cats) == 1 else None
+        fields = info.get("columns", {})
+        self.specs: dict[int, FieldSpec] = {}
+        for col, header in self.headers.items():
+            names = fields.get(header) or []
+            spec = FIELDS_BY_NAME.get(names[0]) if names else None
+            if spec is not None:
+                self.specs[col] = spec
+        self.cols = sorted(self.headers)
+        code_cols = [c for c in self.cols if getattr(self.specs.get(c), "name", "") == "asset_code"]
+        after = self.cols.index(code_cols[0]) + 1 if code_cols else 0
+        self.error_pos = after
+        self.pos = {c: i if i < after else i + 1 for i, c in enumerate(self.cols)}
+
+    def write(self, title: str, region: str | None, as_of: date | str | None) -> None:
+        ws, fmts = self.ws, self.fmts
+        widths = [0.0] * (len(self.cols) + 1)
+        widths[self.error_pos] = 48
+        ws.set_column(self.error_pos, self.error_pos, 48, fmts.wrap)
+        for c in self.cols:
+            spec = self.specs.get(c)
+            width = column_width(spec) if spec else 12
+            widths[self.pos[c]] = width
+            col_fmt = fmts.text if spec is not None and spec.kind == "text" else None
+            ws.set_column(self.pos[c], self.pos[c], width, col_fmt)
+            if spec is not None:
+                self.options.validate(ws, 1, self.pos[c], spec, self.category)
+        for c in self.cols:
+            ws.write_string(0, self.pos[c], self.headers[c], fmts.head)
+        ws.write_string(0, self.error_pos, ERROR_HEADER, fmts.error_head)
+        for n, r in enumerate(self.items, start=1):
+            self._row(n, r)
+        ws.freeze_panes(1, 1)
+        print_setup(ws, widths, title=title, region=region, as_of=as_of)
+
+    def _row(self, n: int, r: Any) -> None:
+        ws, fmts = self.ws, self.fmts
         first, cells = r.values.get("first_col", 0), r.values.get("cells", [])
         marks = {e.get("col"): e["message"] for e in r.errors or [] if e.get("col") is not None}
-        for c in cols:
+        for c in self.cols:
             value = _decode(cells[c - first]) if 0 <= c - first < len(cells) else None
-            fmt = bad if c in marks else None
+            fmt = fmts.bad if c in marks else None
+            col = self.pos[c]
             if isinstance(value, date):
-                ws.write_datetime(n, pos[c], value, fmt or datefmt)
+                ws.write_datetime(n, col, value, fmts.bad_date if c in marks else fmts.date)
             elif value is None or value == "":
-                ws.write_blank(n, pos[c], None, fmt)
+                ws.write_blank(n, col, None, fmt)
             elif isinstance(value, bool):
-                ws.write_boolean(n, pos[c], value, fmt)
+                ws.write_boolean(n, col, value, fmt)
             elif isinstance(value, int | float):
-                ws.write_number(n, pos[c], value, fmt)
+                ws.write_number(n, col, value, fmt)
             else:
-                ws.write_string(n, pos[c], str(value), fmt)
+                ws.write_string(n, col, str(value), fmt)
             if c in marks:
-                ws.write_comment(n, pos[c], marks[c])
+                ws.write_comment(n, col, marks[c])
         message = ";".join(f"{e['column']}: {e['message']}" for e in r.errors or [])
-        ws.write_string(n, len(cols), f"第{r.row}行 {message}")
+        ws.write_string(n, self.error_pos, f"第{r.row}行 {message}")
 
 
 def _decode(value: Any) -> Any:

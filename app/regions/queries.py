@@ -43,3 +43,25 @@ def list_regions(
 
 def all_regions(session: Session) -> Sequence[Region]:
     return session.scalars(select(Region).order_by(Region.code)).all()
+
+
+def narrowest(scope: str, region: str | None) -> str:
+    """The region prefix a scoped, filtered listing covers: the filter when it lies inside the
+    caller's scope, else the scope."""
+    if region and region.startswith(scope):
+        return region
+    return scope
+
+
+def region_label(session: Session, prefix: str | None) -> str:
+    """A region prefix as people read it in a title or file name: 全国, 河南省, 河南省郑州市,
+    河南省郑州市中原区; a prefix of no division (e.g. 3 digits) as 区划代码 410*."""
+    prefix = prefix or ""
+    if not prefix:
+        return "全国"
+    if len(prefix) in (2, 4, 6):
+        code = prefix.ljust(6, "0")
+        found = session.get(Region, code)
+        if found is not None:
+            return found.full_name or found.name
+    return f"区划代码 {prefix}*"

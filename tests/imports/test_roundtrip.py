@@ -102,8 +102,9 @@ def test_export_reimports_unchanged_and_one_edit_is_one_update(
 
     wb = workbook(export)
     ws = wb["燃气管道"]
-    headers = [c.value for c in ws[1]]
-    ws.cell(row=3, column=headers.index("长度(米)") + 1, value=999)
+    assert str(ws["A1"].value).startswith("设备台账（燃气管道）")  # the title row
+    headers = [c.value for c in ws[2]]
+    ws.cell(row=4, column=headers.index("长度(米)") + 1, value=999)
     body = run(client, db, xlsx_bytes(wb), dry_run=False)
     assert (body["counts"]["updated"], body["counts"]["unchanged"]) == (1, 7), body
     after = _ledger(db)
@@ -121,7 +122,7 @@ def test_export_is_scoped_and_filtered(client: TestClient, make_client: Any) -> 
     henan = make_client("viewer", "41")
     wb = workbook(henan.get(f"{ASSETS}/export.xlsx", params={"category": "elevator"}))
     assert wb.sheetnames[0] == "电梯"
-    regions = [r[2] for r in wb["电梯"].iter_rows(min_row=3, values_only=True)]
+    regions = [r[2] for r in wb["电梯"].iter_rows(min_row=4, values_only=True)]
     assert regions == ["410102"]
 
 
@@ -146,14 +147,14 @@ def test_errors_workbook_marks_bad_cells_and_can_be_fixed_and_reuploaded(
     errors = workbook(client.get(f"{API}/{body['id']}/errors.xlsx"))
     ws = errors["燃气管道"]
     header = [c.value for c in ws[1]]
-    assert header == ["设备编号", "行政区划代码", "管材", "长度（米）", "备注", "错误说明"]
-    assert [c.value for c in ws[2]][:5] == ["G-2", "410102", "竹子", "十米", "bad"]
-    assert "管材" in ws["F2"].value and "第3行" in ws["F2"].value
-    assert ws["C2"].fill.fgColor.rgb.endswith("FFC7CE")
-    assert ws["C2"].comment is not None and "竹子" in ws["C2"].comment.text
+    assert header == ["设备编号", "错误说明", "行政区划代码", "管材", "长度（米）", "备注"]
+    assert [c.value for c in ws[2]] == ["G-2", ws["B2"].value, "410102", "竹子", "十米", "bad"]
+    assert "管材" in ws["B2"].value and "第3行" in ws["B2"].value
+    assert ws["D2"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws["D2"].comment is not None and "竹子" in ws["D2"].comment.text
     assert ws["A2"].comment is None
-    ws["C2"] = "钢"
-    ws["D2"] = 10
+    ws["D2"] = "钢"
+    ws["E2"] = 10
     fixed = run(client, db, xlsx_bytes(errors), dry_run=False)
     assert fixed["counts"]["created"] == 1 and fixed["counts"]["rejected"] == 0, fixed
     assert any("错误说明" in w for w in fixed["warnings"])
