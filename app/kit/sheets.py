@@ -12,7 +12,9 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -99,57 +101,112 @@ def file_stem(*parts: str | date | None) -> str:
     return "_".join(str(p) for p in parts if p)
 
 
-def csv_bytes(title: str | None, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A small table as UTF-8 CSV with BOM (Excel shows Chinese), an optional title line first."""
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A small table as UTF-8 CSV with BOM (Excel shows Chinese), the header on the first line
+    (the download's name says what, where and when)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    if title:
-        writer.writerow([title])
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else _csv_value(v) for v in row])
     return buf.getvalue().encode("utf-8-sig")
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class Table:
+    """One sheet of a small report."""
+
+    sheet: str
+    header: Sequence[str]
+    widths: Sequence[float]
+    rows: Iterable[Sequence[Any]]
 
 
 def table_xlsx(
     path: str,
-    sheet: str,
     title: str,
-    header: Sequence[str],
-    widths: Sequence[float],
-    rows: Iterable[Sequence[Any]],
+    tables: Sequence[Table],
     *,
     region: str | None = None,
     as_of: date | str | None = None,
 ) -> None:
-    """A small report as one sheet: a title row, a header row and the rows, printable."""
+    """A small report, a sheet per table: a title row, a header row and the rows, printable."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
-    ws = book.add_worksheet(sheet)
     bold = book.add_format({"bold": True, "font_size": 12})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
-    for col, width in enumerate(widths):
-        ws.set_column(col, col, width)
-    ws.write_string(0, 0, title, bold)
-    for col, name in enumerate(header):
-        ws.write_string(1, col, name, head)
-    n = 1
-    for n, row in enumerate(rows, start=2):
-        for col, value in enumerate(row):
-            if value is None or value == "":
-                continue
-            if isinstance(value, date):
-                ws.write_datetime(n, col, value, day)
-            elif isinstance(value, bool):
-                ws.write_string(n, col, "是" if value else "否")
-            elif isinstance(value, int | float):
-                ws.write_number(n, col, value)
-            else:
-                ws.write_string(n, col, str(value))
-    ws.freeze_panes(2, 0)
-    ws.autofilter(1, 0, max(n, 2), len(header) - 1)
-    print_setup(ws, widths, title=title, region=region, as_of=as_of, repeat=(0, 1))
+    number = book.add_format({"num_format": "#,##0.##"})
+    for table in tables:
+        ws = book.add_worksheet(table.sheet)
+        for col, width in enumerate(table.widths):
+            ws.set_column(col, col, width)
+        ws.write_string(0, 0, f"{title}　{table.sheet}" if len(tables) > 1 else title, bold)
+        for col, name in enumerate(table.header):
+            ws.write_string(1, col, name, head)
+        n = 1
+        for n, row in enumerate(table.rows, start=2):
+            for col, value in enumerate(row):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, date):
+                    ws.write_datetime(n, col, value, day)
+                elif isinstance(value, bool):
+                    ws.write_string(n, col, "是" if value else "否")
+                elif isinstance(value, int):
+                    ws.write_number(n, col, value)
+                elif isinstance(value, float | Decimal):
+                    ws.write_number(n, col, float(value), number)
+                else:
+                    ws.write_string(n, col, str(value))
+        ws.freeze_panes(2, 1)
+        ws.autofilter(1, 0, max(n, 2), len(table.header) - 1)
+        print_setup(ws, table.widths, title=title, region=region, as_of=as_of, repeat=(0, 1))
     book.set_properties({"title": title})
     book.close()
+
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(
+    fmt: str,
+    title: str,
+    tables: Sequence[Table],
+    name: str,
+    fallback: str,
+    *,
+    region: str | None = None,
+    as_of: date | str | None = None,
+) -> Any:
+    """A small report as a download: `xlsx` (a sheet per table) or `csv` (the first table),
+    named `name`.<fmt> (ASCII `fallback`)."""
+    import os
+    import tempfile
+
+    from starlette.responses import Response
+
+    if fmt == "csv":
+        first = tables[0]
+        body = csv_bytes(first.header, first.rows)
+        media = "text/csv; charset=utf-8"
+    else:
+        fd, path = tempfile.mkstemp(suffix=".xlsx")
+        os.close(fd)
+        try:
+            table_xlsx(path, title, tables, region=region, as_of=as_of)
+            with open(path, "rb") as handle:
+                body = handle.read()
+        finally:
+            os.unlink(path)
+        media = XLSX_MEDIA
+    return Response(body, media_type=media, headers=attachment(f"{name}.{fmt}", fallback))

@@ -14,11 +14,16 @@ from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal
 from app.assets.spec import CATEGORIES
+from app.kit.sheets import print_setup
 from app.plans import notes
 from app.plans.models import Plan, PlanLine, PlanProject
+from app.plans.notes import advisory_rules
 from app.plans.queries import WORK_LABELS, project_totals, summary
 from app.plans.store import region_names
 from app.plans.targets import check_targets
+from app.regions.queries import region_label
+from app.rules.export import ADVISORY_MARK
+from app.rules.packs import readable
 
 LINE_HEADERS = (
     "序号", "设备编号", "类别", "区划", "地址", "依据条款", "截止日期", "计划年度",
@@ -45,6 +50,11 @@ def export_plan(session: Session, principal: Principal, plan: Plan, path: str) -
     wb = xlsxwriter.Workbook(path, {"constant_memory": True})
     wb.set_properties({"title": plan.name, "subject": "设备更新年度计划", "company": "住建局"})
     fmt = _formats(wb)
+    fmt["page"] = {
+        "title": f"{plan.name}（第{plan.version}版）",
+        "region": region_label(session, plan.region_prefix),
+        "as_of": plan.as_of,
+    }
     data = summary(session, plan)
     targets = check_targets(session, principal, plan)
     notes.write_summary(wb, wb.add_worksheet("汇总"), plan, data, targets, fmt)
@@ -82,18 +92,19 @@ def _formats(wb: Any) -> Formats:
     }
 
 
+WRAPPED = {"地址", "依据条款", "项目名称", "地点", "实施主体", "责任单位"}
+"""Columns of long text, wrapped in the cell and on the printed page."""
+
+
 def setup_sheet(ws: Any, headers: tuple[str, ...], widths: tuple[int, ...], fmt: Formats) -> None:
-    """Header row, widths, frozen header, print setup (A4 landscape, fit to width, repeat row)."""
+    """Header row, widths (long texts wrapped), frozen header, print setup
+    (`print_setup`: A4, landscape, one page wide, the header row on every page)."""
     for col, (title, width) in enumerate(zip(headers, widths, strict=True)):
-        ws.set_column(col, col, width)
+        ws.set_column(col, col, width, fmt["wrap"] if title in WRAPPED else None)
         ws.write_string(0, col, title, fmt["head"])
     ws.set_row(0, 24)
     ws.freeze_panes(1, 0)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
-    ws.set_footer("&C第 &P 页，共 &N 页")
+    print_setup(ws, widths, **fmt["page"])
 
 
 def _month(value: str) -> date:
@@ -177,8 +188,8 @@ class _LineWriter:
         text(r, 2, CATEGORIES[line.category], fmt["text"])
         text(r, 3, self.names.get(line.region_code, line.region_code), fmt["text"])
         if line.address:
-            text(r, 4, line.address, fmt["text"])
-        text(r, 5, self.basis(line.pack_id, line.rule_ids), fmt["text"])
+            text(r, 4, line.address, fmt["wrap"])
+        text(r, 5, self.basis(line.pack_id, line.rule_ids), fmt["wrap"])
         number(r, 6, self.serial(line.due_on), fmt["date_overdue" if overdue else "date"])
         number(r, 7, line.year, fmt["int"])
         number(r, 8, float(line.unit_cost), fmt["money"])
@@ -196,15 +207,21 @@ class _LineWriter:
 
 
 def _basis_lookup(plan: Plan) -> Any:
-    """依据条款 of a line from its rule ids (memoised: few distinct combinations)."""
+    """依据条款 of a line from its rule ids (memoised: few distinct combinations): each rule's
+    document and clause, 【参考】 before an advisory one."""
     cache: dict[tuple[str, str], str] = {}
 
     def lookup(pack_id: str, rule_ids: str) -> str:
-        """The basis texts of a line's rules, joined."""
+        """The citations of a line's rules, joined."""
         key = (pack_id, rule_ids)
         if key not in cache:
+            marks = advisory_rules(plan, pack_id)
             texts = plan.packs.get(pack_id, {}).get("rules", {})
-            cache[key] = "；".join(texts.get(r, r) for r in rule_ids.split(",") if r)
+            cache[key] = "；".join(
+                (ADVISORY_MARK if r in marks else "") + readable(texts.get(r, r))
+                for r in rule_ids.split(",")
+                if r
+            )
         return cache[key]
 
     return lookup

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from app.assets.spec import CATEGORIES
+from app.kit.sheets import print_setup
 from app.plans.models import Plan
+from app.rules.packs import get_registry, readable
 
 STATUS_ZH = {"draft": "草稿", "approved": "已批准", "archived": "已归档"}
 TARGET_STATUS_ZH = {"met": "已完成", "on_track": "计划可完成", "short": "计划不足"}
@@ -43,12 +45,12 @@ def write_summary(
     """Year table with a cost/budget chart, the year × category table, shortfall and targets."""
     ws.set_column(0, 0, 10)
     ws.set_column(1, 9, 14)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
+    print_setup(ws, [10] + [14] * 9 + [72], repeat=(0, 1), **fmt["page"])  # the chart: ~72
     title = f"{plan.name}（第{plan.version}版，{STATUS_ZH[plan.status]}）"
     ws.write_string(0, 0, title, fmt["title"])
-    scope = f"区划 {plan.region_prefix or '全国'}；计划年度 {plan.first_year}—{plan.last_year}"
+    region = fmt["page"]["region"]
+    code = f"（{plan.region_prefix}）" if plan.region_prefix else ""
+    scope = f"区划 {region}{code}；计划年度 {plan.first_year}—{plan.last_year}"
     ws.write_string(1, 0, f"{scope}；测算基准日 {plan.as_of}；金额单位：万元", fmt["text"])
     row = _year_table(ws, 3, data, fmt)
     _chart(wb, ws, plan, data, 3)
@@ -173,10 +175,7 @@ def write_notes(
     """Two columns (项目, 内容): versions, as_of, prices, budgets, assumptions, facts."""
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 110)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    print_setup(ws, [22, 110], **fmt["page"])
     ws.write_string(0, 0, "项目", fmt["head"])
     ws.write_string(0, 1, "内容", fmt["head"])
     ws.freeze_panes(1, 0)
@@ -231,8 +230,20 @@ def _pack_rows(plan: Plan) -> list[tuple[str, str]]:
     for pack_id, info in plan.packs.items():
         versions = "、".join(info.get("versions", []))
         rows.append((f"规则包 {pack_id}", f"{info.get('name', '')} 版本 {versions}"))
-        rows += [(f"  {rid}", text) for rid, text in info.get("rules", {}).items()]
+        marks = advisory_rules(plan, pack_id)
+        rows += [
+            (f"  {rid}", ("【参考】" if rid in marks else "") + readable(text))
+            for rid, text in info.get("rules", {}).items()
+        ]
     return rows or [("规则包", "无（本计划没有事项）")]
+
+
+def advisory_rules(plan: Plan, pack_id: str) -> set[str]:
+    """The plan's advisory rules of a pack (older plans did not record them: the loaded pack's)."""
+    info = plan.packs.get(pack_id, {})
+    if "advisory" in info:
+        return set(info["advisory"])
+    return {rid for p, rid in get_registry().advisory if p == pack_id}
 
 
 def _price_rows(plan: Plan) -> list[tuple[str, str]]:

@@ -98,7 +98,8 @@ def _store(
 
 
 def packs_info(loaded: Loaded) -> dict[str, Any]:
-    """Pack versions the flags came from and the basis text of every rule used (frozen)."""
+    """Pack versions the flags came from, the citation (document and clause) of every rule used
+    and which of them are advisory (frozen)."""
     from app.rules.packs import get_registry
 
     registry = get_registry()
@@ -110,9 +111,10 @@ def packs_info(loaded: Loaded) -> dict[str, Any]:
             "name": pack.name if pack else "",
             "versions": sorted(v for p, v in loaded.packs if p == pack_id),
             "rules": {
-                rid: pack.rules[rid].basis_text() if pack and rid in pack.rules else rid
+                rid: pack.rules[rid].basis.citation() if pack and rid in pack.rules else rid
                 for rid in used
             },
+            "advisory": [rid for rid in used if (pack_id, rid) in registry.advisory],
         }
     return out
 

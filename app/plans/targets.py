@@ -174,7 +174,7 @@ def _measure(
         "target": goal,
         "by": target.by,
         "description": target.description,
-        "basis": target.basis.text(),
+        "basis": target.basis.citation(),
         "fleet": fleet,
         "achieved": achieved_v,
         "planned": planned_v,

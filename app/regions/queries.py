@@ -65,3 +65,15 @@ def region_label(session: Session, prefix: str | None) -> str:
         if found is not None:
             return found.full_name or found.name
     return f"区划代码 {prefix}*"
+
+
+def full_region_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Full names (河南省郑州市中原区) of region codes, one query per 900 codes."""
+    items = sorted(codes)
+    out: dict[str, str] = {}
+    for i in range(0, len(items), 900):
+        stmt = select(Region.code, Region.full_name, Region.name).where(
+            Region.code.in_(items[i : i + 900])
+        )
+        out.update({row.code: row.full_name or row.name for row in session.execute(stmt)})
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -32,6 +33,9 @@ RULE_KEYS = {
     "advisory",
 }
 OVERRIDE_KEYS = RULE_KEYS - {"id", "category"}
+BASIS_KEYS = {"document", "clause", "source", "standards", "advisory", "cite"}
+INTERNAL_REF = re.compile(r"S\d+:\d+|standards-notes|\[ext\]")
+"""References into our copy of the policy texts: never in what people read."""
 """What a provincial pack may change in an inherited rule (not its identity)."""
 TARGET_METRICS = ("renewal_rate", "units", "length_m", "new_energy_units", "tagged_rate")
 
@@ -46,10 +50,19 @@ class Basis:
     standards: tuple[str, ...] = ()
     advisory: bool = False
     """True where the policy text is another province's and the rule is a product default."""
+    cite: str = ""
+    """The document and clause as people cite them (豫建城建〔2024〕128号…（七）…): the pack's
+    `cite:` when given, else the document's full name and the clause. Exports and plans show
+    this, never `source_lines`, which point into our copy of the texts."""
 
     def text(self) -> str:
         std = f"; {', '.join(self.standards)}" if self.standards else ""
         return f"{self.document} {self.clause} ({self.source_lines}){std}"
+
+    def citation(self) -> str:
+        """What an export writes: the cite, and the standards it does not already name."""
+        extra = [s for s in self.standards if s not in self.cite]
+        return f"{self.cite}（{'、'.join(extra)}）" if extra else self.cite
 
 
 @dataclass(frozen=True)
@@ -149,12 +162,21 @@ def _basis(raw: Any, documents: dict[str, str], advisory: bool, where: str) -> B
     if not isinstance(raw, dict):
         raise PackError(f"{where}: 'basis' must be a mapping")
     doc = str(_need(raw, "document", where))
+    unknown = set(raw) - BASIS_KEYS
+    if unknown:
+        raise PackError(f"{where}: unknown basis keys {sorted(unknown)}")
+    document = documents.get(doc, doc)
+    clause = str(_need(raw, "clause", where))
+    cite = str(raw.get("cite") or f"{document} {clause}")
+    if INTERNAL_REF.search(cite):
+        raise PackError(f"{where}: the citation names a source line or note: {cite!r}")
     return Basis(
-        document=documents.get(doc, doc),
-        clause=str(_need(raw, "clause", where)),
+        document=document,
+        clause=clause,
         source_lines=str(_need(raw, "source", where)),
         standards=tuple(str(s) for s in raw.get("standards", [])),
         advisory=bool(raw.get("advisory", advisory)),
+        cite=cite,
     )
 
 
@@ -330,3 +352,24 @@ def _cached(directory: str) -> Registry:
 def get_registry() -> Registry:
     """The packs of the configured rules folder (loaded once per process)."""
     return _cached(str(get_settings().rules_dir))
+
+
+def readable(text: str) -> str:
+    """A stored basis text without the source references of older snapshots: plans made
+    before citations were kept store `document clause (S0:3242-3244); standards`, so their
+    parenthesised source part (and a `见 S0:…` inside the clause) is dropped when shown."""
+    out, i = [], 0
+    while (start := text.find(" (", i)) >= 0:
+        depth, end = 0, start + 1
+        for end in range(start + 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        inner = text[start : end + 1]
+        out.append(text[i:start])
+        if not INTERNAL_REF.search(inner):
+            out.append(inner)
+        i = end + 1
+    out.append(text[i:])
+    joined = "".join(out)
+    return re.sub(r"[，,]?\s*见\s*S\d+:[\d\-;, ]+", "", joined).strip()

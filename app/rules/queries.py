@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session, aliased
 from app.accounts.scope import Principal, region_prefix_clause, scope_clause
 from app.assets.models import Asset
 from app.assets.queries import get_asset
+from app.assets.spec import FIELDS_BY_NAME
 from app.errors import Invalid
 from app.kit.pagination import WRONG_ORDER, decode_keys, encode_cursor
+from app.regions.queries import full_region_names
 from app.rules.evaluate import SEVERITY, asset_status, evaluate_asset, flag_facts, flag_reason
 from app.rules.models import AssetFlag, category_key, region_key, region_key_range, rule_key
 from app.rules.packs import Rule, get_registry
@@ -52,6 +54,7 @@ def basis_of(rule: Rule | None) -> dict[str, Any] | None:
         "source_lines": b.source_lines,
         "standards": list(b.standards),
         "advisory": b.advisory,
+        "cite": b.citation(),
     }
 
 
@@ -338,7 +341,15 @@ class DueRow:
     due_on: date | None
     overdue: bool
     flags: list[tuple[str, str, str, bool]]
-    """(rule_id, reason, basis text, advisory) of each matching flag, earliest due first."""
+    """(rule_id, reason, citation, advisory) of each matching flag, earliest due first."""
+    building: str | None = None
+    unit: str | None = None
+    region_name: str = ""
+    """The division's full name (河南省郑州市中原区)."""
+    age_from: date | None = None
+    """The date the asset's age counts from (the pack's age basis for its category)."""
+    age_field: str = ""
+    """Which date that is (投入使用日期, 出厂日期, 登记日期)."""
 
     @property
     def advisory(self) -> bool:
@@ -347,8 +358,28 @@ class DueRow:
 
 
 def _basis_text(pack_id: str, rule_id: str) -> str:
-    b = basis_of(_rule(pack_id, rule_id))
-    return f"{rule_id}: {b['document']} {b['clause']} ({b['source_lines']})" if b else ""
+    """The clause an export shows for a flag: document and clause, never source lines."""
+    rule = _rule(pack_id, rule_id)
+    return rule.basis.citation() if rule else ""
+
+
+AGE_DATES = ("commissioned_on", "manufactured_on", "registered_on")
+
+
+def _age_basis(pack_id: str, category: str) -> tuple[str, ...]:
+    """The date fields an asset's age counts from in a pack, first present first."""
+    pack = get_registry().packs.get(pack_id)
+    if pack is None:
+        return ("commissioned_on",)
+    return pack.age_basis.get(category, pack.age_basis["default"])
+
+
+def _age_from(row: Any, fields: tuple[str, ...]) -> tuple[date | None, str]:
+    for name in fields:
+        value = getattr(row, name, None)
+        if value is not None:
+            return value, FIELDS_BY_NAME[name].label
+    return None, ""
 
 
 def iter_due(
@@ -376,6 +407,8 @@ def iter_due(
     basis: dict[tuple[str, str], str] = {}
     reasons: dict[tuple[str, str, str], str] = {}
     advisory: dict[tuple[str, str], bool] = {}
+    ages: dict[tuple[str, str], tuple[str, ...]] = {}
+    names: dict[str, str] = {}
     for part in session.connection().execute(streamed).partitions(chunk):
         ids = [r.asset_id for r in part]
         assets = {
@@ -389,10 +422,16 @@ def iter_due(
                     Asset.name,
                     Asset.address,
                     Asset.community,
+                    Asset.building,
+                    Asset.unit,
                     Asset.status,
+                    *(getattr(Asset, n) for n in AGE_DATES),
                 ).where(Asset.id.in_(ids))
             )
         }
+        missing = {a.region_code for a in assets.values()} - names.keys()
+        if missing:
+            names.update(full_region_names(session, missing))
         flags: dict[int, list[Any]] = {i: [] for i in ids}
         for fl in session.execute(
             select(
@@ -418,6 +457,10 @@ def iter_due(
                 if (*key, fl.level) not in reasons:
                     reasons[(*key, fl.level)] = _reason(_rule(*key), fl.rule_id, fl.level)
                 texts.append((fl.rule_id, reasons[(*key, fl.level)], basis[key], advisory[key]))
+            pack_key = (fls[0].pack_id if fls else "CN", a.category)
+            if pack_key not in ages:
+                ages[pack_key] = _age_basis(*pack_key)
+            age_from, age_field = _age_from(a, ages[pack_key])
             yield DueRow(
                 asset_code=a.asset_code,
                 category=a.category,
@@ -429,6 +472,11 @@ def iter_due(
                 due_on=rep.due_on,
                 overdue=in_service and any(fl.due_on and fl.due_on < as_of for fl in fls),
                 flags=texts,
+                building=a.building,
+                unit=a.unit,
+                region_name=names.get(a.region_code, ""),
+                age_from=age_from,
+                age_field=age_field,
             )
 
 

@@ -12,11 +12,14 @@ from starlette.background import BackgroundTask
 from app.accounts.deps import CurrentPrincipal
 from app.assets.filters import CategoryFilter, category_code
 from app.assets.router import AssetId, RegionPrefix
+from app.assets.spec import CATEGORIES
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.dates import today
 from app.kit.labels import to_code, words
 from app.kit.params import XLSX, Cursor, limit_query
+from app.kit.sheets import attachment, download, file_stem
+from app.regions.queries import full_region_names, narrowest, region_label
 from app.rules import export, queries
 from app.rules.packs import Pack, get_registry
 from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary
@@ -163,17 +166,27 @@ def due_list(
     """The due list: one item per asset, earliest due first, with its flags and clauses."""
     as_of = filters.as_of or today()
     if format != "json":
+        covered = narrowest(principal.region_prefix, filters.region)
+        region = region_label(session, covered)
         rows = queries.iter_due(session, principal, filters, as_of=as_of, sort=sort)
         if format == "csv":
             tmp = export.csv_file(rows)
             media = "text/csv; charset=utf-8"
         else:
-            tmp = export.xlsx_file(rows, f"设备更新到期清单 {as_of}")
+            tmp = export.xlsx_file(
+                rows,
+                f"{export.TITLE} {region} {as_of}",
+                region=region,
+                as_of=as_of,
+                filters=export.describe(filters),
+            )
             media = XLSX
+        what = CATEGORIES[filters.category] if filters.category else ""
+        name = file_stem(export.TITLE, what, region, f"截至{as_of}")
         return FileResponse(
             tmp.name,
-            filename=f"due-{as_of}.{format}",
             media_type=media,
+            headers=attachment(f"{name}.{format}", f"due-{covered or 'all'}-{as_of}.{format}"),
             background=BackgroundTask(tmp.close),
         )
     items, next_cursor = queries.due_page(
@@ -193,16 +206,39 @@ def due_stats(
         Query(description="汇总到哪一级:province、city 或 district(默认比 region 低一级)"),
     ] = None,
     as_of: AsOf = None,
-) -> dict[str, Any]:
-    """Counts and quantities by region × category × level × due year, overdue counts, data gaps."""
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="json,或下载 csv / xlsx")
+    ] = "json",
+) -> Any:
+    """Counts and quantities by region × category × level × due year, overdue counts, data gaps;
+    `format=xlsx` (统计 and 资料不全 sheets) or `csv` (the counts) download them with region
+    names."""
     if group_by is None:
         depth = len(region or "")
         group_by = "province" if depth < 2 else "city" if depth < 4 else "district"
-    return queries.stats(
-        session,
-        principal,
-        region=region,
-        category=category_code(category),
-        group_by=group_by,
-        as_of=as_of or today(),
+    on = as_of or today()
+    category = category_code(category)
+    data = queries.stats(
+        session, principal, region=region, category=category, group_by=group_by, as_of=on
     )
+    if format == "json":
+        return data
+    names = full_region_names(session, export.stats_region_codes(data))
+    tables = export.stats_tables(data, names)
+    covered = narrowest(principal.region_prefix, region)
+    label = region_label(session, covered)
+    what = CATEGORIES[category] if category else ""
+    name = file_stem("设备更新统计", what, label, f"截至{on}")
+    fallback = f"stats-{covered or 'all'}-{on}.{format}"
+    return download(
+        format,
+        f"设备更新统计 {label}（按{GROUP_LABELS[group_by]}）",
+        tables,
+        name,
+        fallback,
+        region=label,
+        as_of=on,
+    )
+
+
+GROUP_LABELS = {"province": "省", "city": "市", "district": "区县"}

@@ -14,6 +14,8 @@ class BasisRead(BaseModel):
     source_lines: str
     standards: list[str]
     advisory: bool
+    cite: str
+    """The document and clause as exports show them (no source lines)."""
 
 
 class FlagRead(BaseModel):

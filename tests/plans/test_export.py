@@ -11,8 +11,10 @@ import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.plans.models import Plan
 from tests.factories import create
 from tests.plans.helpers import API, all_lines, due_asset, make_plan, set_flags
+from tests.sheets import assert_no_internal_refs, cell_texts, check_print
 
 HEADERS = [
     "序号", "设备编号", "类别", "区划", "地址", "依据条款", "截止日期", "计划年度",
@@ -58,7 +60,7 @@ def test_plan_workbook(client: TestClient, db: sessionmaker[Session]) -> None:
     assert first[10].value == "中央预算内投资" and first[11].value == "郑州华润燃气"
     line = all_lines(client, plan["id"], year=2026)[0]
     assert first[3].value == "中原区" and first[5].value == line["basis"]
-    assert "GB" in line["basis"] or "S0:" in line["basis"]
+    assert line["basis"].startswith("国办发〔2022〕22号") and "S0:" not in line["basis"]
     assert first[13].number_format == "yyyy-mm"
     projects = wb["项目"]
     assert projects.max_row - 1 == len(client.get(f"{API}/{plan['id']}/projects").json()["items"])
@@ -87,3 +89,69 @@ def test_export_of_another_scope_is_404(
     plan = make_plan(client)
     other = make_client("viewer", "44")  # type: ignore[operator]
     assert other.get(f"{API}/{plan['id']}/export.xlsx").status_code == 404
+
+
+def _advisory_plan(client: TestClient, db: sessionmaker[Session]) -> dict[str, object]:
+    elevator = due_asset(client, db, cost="40", due_on=date(2027, 12, 31), level="assess")
+    set_flags(
+        db,
+        elevator["id"],
+        {"level": "assess", "due_on": date(2027, 12, 31), "rule_id": "ELV-ASSESS-15"},
+    )
+    pipe = create(client, "gas_pipe", length_m="100", address="建设路8号")
+    set_flags(db, pipe["id"], {"due_on": date(2026, 12, 31), "rule_id": "GAS-GREY-IRON"})
+    return make_plan(client)
+
+
+def test_plan_workbook_prints_cites_clauses_and_marks_advisory_lines(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    plan = _advisory_plan(client, db)
+    wb, _ = _workbook(client, plan["id"])  # type: ignore[arg-type]
+    for ws in wb.worksheets:
+        rows = "1:2" if ws.title == "汇总" else "1:1"
+        check_print(ws, title_rows=rows, header_has=("河南省", "截至 2026-03-01", "第1版"))
+    assert_no_internal_refs(cell_texts(wb))
+    lines = [
+        r
+        for ws in wb.worksheets[1:4]
+        for r in ws.iter_rows(min_row=2, values_only=True)
+        if r[0] is not None
+    ]
+    elevator = next(r for r in lines if r[2] == "电梯")
+    assert elevator[5].startswith("【参考】沪建综计联〔2024〕380号") and elevator[17] == "参考"
+    pipe = next(r for r in lines if r[2] == "燃气管道")
+    assert pipe[5].startswith("国办发〔2022〕22号") and pipe[17] is None
+    notes = {r[0]: r[1] for r in wb["说明"].iter_rows(min_row=2, values_only=True)}
+    assert notes["  ELV-ASSESS-15"].startswith("【参考】")
+    assert not notes["  GAS-GREY-IRON"].startswith("【参考】")
+    assert "河南省" in wb["汇总"]["A2"].value
+
+
+def test_older_plans_show_clauses_without_source_lines(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """Plans made before citations stored `document clause (S0:…)` and no advisory list."""
+    plan = _advisory_plan(client, db)
+    with db() as s, s.begin():
+        stored = s.get_one(Plan, plan["id"])
+        packs = {
+            pid: {
+                "name": info["name"],
+                "versions": info["versions"],
+                "rules": {r: f"{t} (S0:4705-4717); GB/T 42615" for r, t in info["rules"].items()},
+            }
+            for pid, info in stored.packs.items()
+        }  # fmt: skip
+        stored.packs = packs
+    wb, _ = _workbook(client, plan["id"])  # type: ignore[arg-type]
+    assert_no_internal_refs(cell_texts(wb))
+    lines = [
+        r
+        for ws in wb.worksheets[1:4]
+        for r in ws.iter_rows(min_row=2, values_only=True)
+        if r[0] is not None
+    ]
+    elevator = next(r for r in lines if r[2] == "电梯")
+    assert elevator[5].startswith("【参考】沪建综计联〔2024〕380号")  # from the loaded pack
+    assert elevator[5].endswith("; GB/T 42615")

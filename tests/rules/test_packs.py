@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -107,6 +108,37 @@ def test_every_rule_cites_document_and_lines() -> None:
     for pack in get_registry().packs.values():
         for rule in pack.rules.values():
             assert rule.basis.document and rule.basis.clause and rule.basis.source_lines, rule.id
+
+
+def test_every_citation_reads_as_document_and_clause() -> None:
+    """Exports show `citation()`: the document and its numbered clause, never our line ranges."""
+    for pack in get_registry().packs.values():
+        for basis in [r.basis for r in pack.rules.values()] + [t.basis for t in pack.targets]:
+            text = basis.citation()
+            assert not re.search(r"S\d+:\d+|standards-notes|\[ext\]", text), (pack.id, text)
+            assert text.startswith(basis.cite) and basis.cite
+    henan = get_registry().packs["HA"].rules
+    assert (
+        henan["LPG-OLD-STANDARD"]
+        .basis.citation()
+        .startswith(
+            "豫建城建〔2024〕128号《河南省推进建筑和市政基础设施设备更新改造实施方案》 二、（六）"
+        )
+    )
+    assert "二、（三）供水设施设备更新" in henan["PUMP-QUALITY"].basis.citation()
+    elim = henan["PUMP-ELIM"].basis
+    assert elim.cite.startswith("国发〔2024〕7号 二、（一）")  # the pack's own `cite:`
+    assert elim.citation() == elim.cite
+
+
+def test_a_citation_naming_source_lines_is_refused(pack_dir: Path) -> None:
+    _edit(
+        pack_dir / "CN.yaml",
+        "      cite: 国发〔2024〕7号 二、（一）",
+        "      cite: 国发〔2024〕7号 S0:1155 二、（一）",
+    )
+    with pytest.raises(PackError, match=r"PUMP-ELIM.*source line"):
+        load_registry(pack_dir)
 
 
 @pytest.fixture

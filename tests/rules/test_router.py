@@ -256,9 +256,10 @@ class TestDueList:
         rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
         assert rows[0][:3] == ["设备编号", "设备类别", "行政区划代码"]
         assert len(rows) - 1 == len(_due(client, limit=500))
+        col = {name: i for i, name in enumerate(rows[0])}
         grey = next(r for r in rows if r[0] == ledger["grey_ha"]["asset_code"])
-        assert grey[1] == "燃气管道" and grey[8] == "是"
-        assert "国办发〔2022〕22号" in grey[11]
+        assert grey[1] == "燃气管道" and grey[col["是否逾期"]] == "是"
+        assert "国办发〔2022〕22号" in grey[col["依据条款"]]
 
     def test_xlsx_export(self, client: TestClient, ledger: dict[str, Any]) -> None:
         resp = client.get("/api/v1/due", params={"format": "xlsx", "as_of": AS_OF, "region": "41"})
@@ -266,9 +267,10 @@ class TestDueList:
         book = openpyxl.load_workbook(io.BytesIO(resp.content))
         sheet = book["到期清单"]
         rows = list(sheet.iter_rows(values_only=True))
-        assert rows[0][0] == "设备编号"
-        assert {r[0] for r in rows[1:]} == set(_codes(_due(client, region="41")))
-        assert sheet.freeze_panes == "A2"
+        assert str(rows[0][0]).startswith("设备更新到期清单")  # the title row
+        assert rows[1][0] == "设备编号"
+        assert {r[0] for r in rows[2:]} == set(_codes(_due(client, region="41")))
+        assert sheet.freeze_panes == "B3"
 
 
 class TestStats:
@@ -399,4 +401,4 @@ def test_export_stream_leaves_the_session_usable(db: Any, client: TestClient) ->
         )
         for r in first
     ]
-    assert all(r.flags[0][2].startswith("GAS-GREY-IRON: ") for r in first)
+    assert all(r.flags[0][2].startswith("国办发〔2022〕22号") for r in first)
