@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -144,8 +145,12 @@ def _fast(category: str, row: dict[str, Any]) -> dict[str, Any] | None:
         if spec.name not in row:
             continue
         if spec.name == "region_code":
-            # a code or a name: both paths resolve it against the region table afterwards
-            if not 1 <= len(row[spec.name]) <= 64:
+            # a code or a name: both paths resolve it against the region table afterwards (the
+            # import rejects a text that is neither as an unknown region; the API by its pattern)
+            from app.assets.schemas import REGION_CODE_OR_NAME
+
+            text = row[spec.name]
+            if not 1 <= len(text) <= 64 or not re.match(REGION_CODE_OR_NAME, text):
                 return None
             out[spec.name] = row[spec.name]
             continue

@@ -31,7 +31,8 @@ class TestFromEngineFlags:
         assert gas["year"] == 2026  # overdue: first plan year
         assert D(gas["amount"]) == D("30")  # 200 m × 0.15
         assert gas["rule_ids"] == ["GAS-GREY-IRON"]
-        assert "GB" in gas["basis"] or "S0:" in gas["basis"]
+        assert "〔" in gas["basis"] or "GB" in gas["basis"]  # a document people can look up
+        assert "S0:" not in gas["basis"]
         assert gas["project"]["label"] == "建设路"
         assert gas["project"]["funding_source"] == "中央预算内投资"
         elev = lines[lift["id"]]

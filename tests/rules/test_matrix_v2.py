@@ -295,6 +295,7 @@ def test_due_exports_mark_advisory_flags(client: TestClient, hazards: dict[str, 
     resp = client.get("/api/v1/due", params={**params, "format": "xlsx"})
     sheet = openpyxl.load_workbook(io.BytesIO(resp.content), read_only=True).worksheets[0]
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    col = table[0].index("仅参考依据")
-    marks = {r[0]: r[col] for r in table[1:]}
+    top = next(i for i, r in enumerate(table) if "仅参考依据" in r)  # after the title row
+    col = table[top].index("仅参考依据")
+    marks = {r[0]: r[col] for r in table[top + 1 :]}
     assert marks[henan] == "是" and marks[guangdong] == "否"
