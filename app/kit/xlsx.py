@@ -288,25 +288,14 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
     return shape
 
 
-def _limits_only(shape: Shape) -> Shape:
-    """A one-cell shape at the far corner: `fits` then checks Excel's limits only."""
-    return Shape(
-        first_row=max(shape.last_row, 0),
-        last_row=shape.last_row,
-        first_col=max(shape.last_col, 0),
-        last_col=shape.last_col,
-        far_row_ref=shape.far_row_ref,
-        far_col_ref=shape.far_col_ref,
-    )
-
-
 def read_bytes(area: int, xml_bytes: int) -> int:
     """What calamine needs to hold a range of `area` positions read from `xml_bytes` of XML."""
     return area * CELL_BYTES + xml_bytes
 
 
-def fits(sheet: str, shape: Shape, max_read_mb: int) -> None:
-    """Refuse a sheet with references beyond Excel's limits or a range too large to read."""
+def fits(sheet: str, shape: Shape, max_read_mb: int | None) -> None:
+    """Refuse a sheet with references beyond Excel's limits or (unless `max_read_mb` is None) a
+    range too large to read."""
     if shape.last_col >= MAX_COLUMNS:
         raise Invalid(
             f"工作表 {sheet} 的单元格 {shape.far_col_ref} 超出 Excel 的最大列 XFD;"
@@ -323,6 +312,8 @@ def fits(sheet: str, shape: Shape, max_read_mb: int) -> None:
             sheet=sheet,
             cell=shape.far_row_ref,
         )
+    if max_read_mb is None:
+        return
     need = read_bytes(shape.area, shape.xml_bytes)
     if need > max_read_mb << 20:
         far = shape.far_col_ref or shape.far_row_ref
@@ -770,7 +761,7 @@ class _Cutter:
         self.odd.add(
             [(r[: len(r.rstrip(b"0123456789"))], r[len(r.rstrip(b"0123456789")) :]) for r in odd]
         )
-        fits(self.owner.name, _limits_only(self.odd), self.owner.max_read_mb)
+        fits(self.owner.name, self.odd, None)  # the odd cells alone: Excel's limits
         width = max(self.width, self.odd.last_col + 1)
         if width != self.width:
             self.width = width

@@ -6,6 +6,7 @@ import io
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import openpyxl
 from fastapi.testclient import TestClient
@@ -112,12 +113,7 @@ def test_plan_workbook_prints_cites_clauses_and_marks_advisory_lines(
         rows = "1:2" if ws.title == "汇总" else "1:1"
         check_print(ws, title_rows=rows, header_has=("河南省", "截至 2026-03-01", "第1版"))
     assert_no_internal_refs(cell_texts(wb))
-    lines = [
-        r
-        for ws in wb.worksheets[1:4]
-        for r in ws.iter_rows(min_row=2, values_only=True)
-        if r[0] is not None
-    ]
+    lines = _line_rows(wb)
     elevator = next(r for r in lines if r[2] == "电梯")
     assert elevator[5].startswith("【参考】沪建综计联〔2024〕380号") and elevator[17] == "参考"
     pipe = next(r for r in lines if r[2] == "燃气管道")
@@ -126,6 +122,16 @@ def test_plan_workbook_prints_cites_clauses_and_marks_advisory_lines(
     assert notes["  ELV-ASSESS-15"].startswith("【参考】")
     assert not notes["  GAS-GREY-IRON"].startswith("【参考】")
     assert "河南省" in wb["汇总"]["A2"].value
+
+
+def _line_rows(wb: Any) -> list[tuple[Any, ...]]:
+    """The plan lines of the three line sheets (after 汇总), below their header row."""
+    return [
+        r
+        for ws in wb.worksheets[1:4]
+        for r in ws.iter_rows(min_row=2, values_only=True)
+        if r[0] is not None
+    ]
 
 
 def test_older_plans_show_clauses_without_source_lines(
@@ -146,12 +152,7 @@ def test_older_plans_show_clauses_without_source_lines(
         stored.packs = packs
     wb, _ = _workbook(client, plan["id"])  # type: ignore[arg-type]
     assert_no_internal_refs(cell_texts(wb))
-    lines = [
-        r
-        for ws in wb.worksheets[1:4]
-        for r in ws.iter_rows(min_row=2, values_only=True)
-        if r[0] is not None
-    ]
+    lines = _line_rows(wb)
     elevator = next(r for r in lines if r[2] == "电梯")
     assert elevator[5].startswith("【参考】沪建综计联〔2024〕380号")  # from the loaded pack
     assert elevator[5].endswith("; GB/T 42615")
