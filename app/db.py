@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -73,13 +74,24 @@ def database_kind(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql"
 
 
+def _strict_json(value: Any) -> str:
+    """JSON for a JSON column. NaN and Infinity are refused on both databases alike: PostgreSQL
+    rejects them, and SQLite would otherwise store what PostgreSQL cannot."""
+    return json.dumps(value, allow_nan=False)
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if database_kind(url) == "sqlite":
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False},
+            json_serializer=_strict_json,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -96,7 +108,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if "+" not in url.split(":")[0]
         else url
     )
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        json_serializer=_strict_json,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -3,6 +3,7 @@ staging table, and (unless a dry run) apply it, all in the job's one transaction
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -400,7 +401,9 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if value == value else None
+        # JSON has no NaN or Infinity (PostgreSQL refuses them): an overflowing number such as
+        # 1e999 is kept as the text a reader gave it
+        return value if math.isfinite(value) else (None if value != value else str(value))
     if hasattr(value, "isoformat"):
         return {"date": value.isoformat()} if hasattr(value, "year") else str(value)
     return str(value)
