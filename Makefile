@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m app demo
+	$(PY) -m app demo --host $(HOST) --port $(PORT)
 	$(PY) -m app serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed

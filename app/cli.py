@@ -67,7 +67,11 @@ def seed() -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # at head, alembic's INFO lines say nothing new; upgrades still print their own line
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     migrate()
+    url = base_url(args.host, args.port)
+    print(f"serving {url}  (API docs: {url}/docs, stop with Ctrl-C)", flush=True)
     # the client address is the peer's; X-Forwarded-For counts only from
     # APP_HTTP__TRUSTED_PROXIES (app/accounts/deps.py), never from whoever sends it
     uvicorn.run(
@@ -97,24 +101,44 @@ def _demo(args: argparse.Namespace) -> int:
 
     migrate()
     with cli_session() as session:
-        summary = load_demo(session, count=args.count, seed=args.seed)
+        summary = load_demo(
+            session, count=args.count, seed=args.seed, base_url=base_url(args.host, args.port)
+        )
     print(summary)
     return 0
 
 
+def base_url(host: str, port: int) -> str:
+    """The address people type for a bound host (0.0.0.0 serves on every address)."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description="设备更新台账服务 Renewal Registry: serve the API, load the demo ledger, "
+        "import survey workbooks, manage accounts and tokens, re-evaluate flags and build "
+        "renewal plans.",
+        epilog="Run `python -m app COMMAND --help` for a command's options. Settings come from "
+        "APP_* environment variables (README: Configuration); the default database is "
+        "var/registry.db (SQLite).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("serve", help="migrate, then serve the API with uvicorn")
+    p = sub.add_parser(
+        "serve", help="bring the database up to date, then serve the API and its docs"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(handler=_serve)
-    sub.add_parser("migrate", help="alembic upgrade head + reference data").set_defaults(
-        handler=_migrate
-    )
+    sub.add_parser(
+        "migrate", help="bring the database schema up to date and load regions and rule packs"
+    ).set_defaults(handler=_migrate)
     sub.add_parser("seed", help="load regions and rule packs").set_defaults(handler=_seed)
     p = sub.add_parser("demo", help="load a reproducible demo ledger and print a demo admin token")
-    p.add_argument("--count", type=int, default=3000)
+    p.add_argument("--count", type=int, default=3000, help="assets in the demo ledger")
+    p.add_argument("--host", default="127.0.0.1", help="where `serve` will listen (for the URL)")
+    p.add_argument("--port", type=int, default=8000, help="the port `serve` will listen on")
     p.add_argument("--seed", type=int, default=2024)
     p.set_defaults(handler=_demo)
     for name in DOMAIN_CLIS:

@@ -223,7 +223,13 @@ def generate_assets(count: int, seed: int = 2024, start: int = 0) -> Iterator[di
         yield row
 
 
-def load_demo(session: Session, *, count: int = 3000, seed: int = 2024) -> str:
+def load_demo(
+    session: Session,
+    *,
+    count: int = 3000,
+    seed: int = 2024,
+    base_url: str = "http://127.0.0.1:8000",
+) -> str:
     """Insert the demo ledger (skipped if present), evaluate it, and create a demo admin token."""
     lines = []
     if session.scalar(select(Asset.id).limit(1)) is None:
@@ -258,7 +264,5 @@ def load_demo(session: Session, *, count: int = 3000, seed: int = 2024) -> str:
         account = accounts_service.create_account(session, name=name, role="admin")
     token = accounts_service.issue_token(session, account)
     lines.append(f"demo admin token (national admin): {token}")
-    lines.append(
-        f'try: curl -H "Authorization: Bearer {token}" http://127.0.0.1:8000/api/v1/assets?limit=5'
-    )
+    lines.append(f'try: curl -H "Authorization: Bearer {token}" "{base_url}/api/v1/assets?limit=5"')
     return "\n".join(lines)

@@ -10,8 +10,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from app.accounts.scope import Principal, scoped
+from app.assets.models import Asset
 from app.assets.queries import get_asset
 from app.audit.models import Change, ChangeSet
+from app.imports.models import ImportBatch
+from app.kit.dates import CST
 from app.kit.pagination import decode_id, encode_cursor
 from app.kit.timestamps import as_utc
 
@@ -90,10 +93,44 @@ def object_history(
 
 def asset_history(
     session: Session, principal: Principal, asset_id: int, *, limit: int, cursor: str | None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """An asset's history; another scope's (or a deleted) asset is a 404."""
-    get_asset(session, principal, asset_id)
-    return object_history(session, "asset", asset_id, limit=limit, cursor=cursor)
+) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
+    """An asset's history, and where it came from when an import created it; another scope's
+    (or a deleted) asset is a 404."""
+    asset = get_asset(session, principal, asset_id)
+    items, next_cursor = object_history(session, "asset", asset_id, limit=limit, cursor=cursor)
+    return items, next_cursor, import_origin(session, asset)
+
+
+def import_origin(session: Session, asset: Asset) -> dict[str, Any] | None:
+    """The committed import that created an asset, from the ledger alone (imports do not log
+    each asset they create): the batch of `last_batch_id` when it ran at the asset's creation,
+    else the committed batch that was running then (a later import updated the asset)."""
+    if asset.last_batch_id is None:
+        return None
+    created = asset.created_at
+    ran_then = [
+        ImportBatch.status == "committed",
+        ImportBatch.started_at <= created,
+        ImportBatch.finished_at >= created,
+    ]
+    batch = session.scalar(
+        select(ImportBatch).where(ImportBatch.id == asset.last_batch_id, *ran_then)
+    )
+    if batch is None:
+        batch = session.scalar(
+            select(ImportBatch).where(*ran_then).order_by(ImportBatch.started_at.desc()).limit(1)
+        )
+    if batch is None:
+        return None
+    at = as_utc(batch.finished_at or created)
+    local = at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    return {
+        "batch_id": batch.id,
+        "file_name": batch.file_name,
+        "uploaded_by": batch.uploaded_by,
+        "at": at,
+        "text": f"由导入批次 {batch.id}（{batch.file_name}，{batch.uploaded_by}，{local}）创建",
+    }
 
 
 def change_to_read(change: Change, change_set: ChangeSet) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def asset_history(
     cursor: Cursor = None,
 ) -> Any:
     """Every recorded change of one asset, newest first; another scope's asset is a 404."""
-    items, next_cursor = queries.asset_history(
+    items, next_cursor, origin = queries.asset_history(
         session, principal, asset_id, limit=limit, cursor=cursor
     )
-    return {"items": items, "next_cursor": next_cursor, "limit": limit}
+    return {"items": items, "next_cursor": next_cursor, "limit": limit, "origin": origin}

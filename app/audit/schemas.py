@@ -30,9 +30,23 @@ class ChangeRead(BaseModel):
     after: dict[str, Any] | None
 
 
+class ImportOrigin(BaseModel):
+    """The import that created an asset (its history begins there)."""
+
+    batch_id: int
+    file_name: str
+    uploaded_by: str
+    at: UtcDatetime
+    text: str
+
+
 class ChangeList(BaseModel):
     """A page of changes, newest first, with the cursor of the next page (null on the last)."""
 
     items: list[ChangeRead]
     next_cursor: str | None
     limit: int
+    origin: ImportOrigin | None = None
+    """An asset's history only: the import batch that created it (imports do not log the
+    assets they create one by one), e.g. 由导入批次 12（海淀区电梯普查.xlsx，张三，2026-11-01
+    10:00）创建."""

@@ -41,6 +41,7 @@ def _queue(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             category=args.category,
             mode=args.mode,
+            overwrite=args.overwrite,
         )
         return batch.id
 
@@ -70,7 +71,7 @@ def _report(batch: ImportBatch, seconds: float) -> int:
     print(
         f"import {batch.id}: {batch.status} in {seconds:.1f} s — rows {batch.rows_total:,}, "
         f"created {batch.created:,}, updated {batch.updated:,}, unchanged {batch.unchanged:,}, "
-        f"rejected {batch.rejected:,}, skipped {batch.skipped:,}"
+        f"kept {batch.kept:,}, rejected {batch.rejected:,}, skipped {batch.skipped:,}"
     )
     for warning in batch.warnings:
         print(f"warning: {warning}")
@@ -112,6 +113,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dry-run", action="store_true", help="validate and report only")
     p.add_argument("--category", choices=sorted(CATEGORIES))
     p.add_argument("--mode", choices=MODES, default="partial")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="also apply rows that would move a renewed or retired asset back to in service, "
+        "or overwrite a change made after the sheet's survey date (kept otherwise)",
+    )
     p.set_defaults(handler=_import)
     p = sub.add_parser("worker", help="run queued import jobs")
     p.add_argument("--once", action="store_true", help="run what is queued, then exit")

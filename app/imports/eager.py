@@ -67,7 +67,7 @@ class ApplyWhileParsing:
         self.change_set, self.now, self.today = change_set, now, today
         self.preview_rows = preview_rows
         self.previews: Previews = {}
-        self.counts = [0, 0, 0]
+        self.counts = [0, 0, 0, 0]
         self.timings = {"apply": 0.0, "flags": 0.0}
         self._queue: queue.Queue[tuple[Group, list[tuple[Any, ...]]] | None] = queue.Queue(4)
         self._pending: dict[int, tuple[int, int, int]] = {}
@@ -143,7 +143,7 @@ class ApplyWhileParsing:
         self.stage.append(group, rows, self.batch_id, self.now, self.today)
         n = len(rows)
         self.counts[0] += n
-        group.counts = (group.counts[0] + n, group.counts[1], group.counts[2])
+        group.counts = (group.counts[0] + n, *group.counts[1:])
         have = self.previews.setdefault("create", [])
         for row in rows[: max(0, self.preview_rows - len(have))]:
             staged = {"row_no": row[0], **dict(zip(group.fields, row[2:], strict=True))}

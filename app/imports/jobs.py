@@ -45,6 +45,8 @@ class Outcome:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: int = 0
+    """Changed rows left as the ledger has them (a reversal or a later change; Stage._guarded)."""
     rejected: int = 0
     skipped: int = 0
     applied: bool = False
@@ -76,6 +78,7 @@ def run_job(
     out.sheets = [_sheet_info(lay) for lay in plan.layouts]
     regions = RegionIndex.load(session)
     stage = Stage(session.connection(), batch.id)
+    stage.overwrite = bool(batch.overwrite)
     out.timings["read"] = 0.0
     if _apply_while_parsing(session, batch, plan, principal, stage):
         return _run_eager(
@@ -89,6 +92,7 @@ def run_job(
     _lock(session, batch.id)
     t = time.perf_counter()
     previews = _diff(stage, out)
+    out.warnings += kept_warnings(out.kept, previews)
     out.timings["diff"] = time.perf_counter() - t
     out.rejected = len(rejects)
     refused = batch.mode == "all_or_nothing" and out.rejected > 0
@@ -143,7 +147,8 @@ def _run_eager(
     except BaseException:
         writer.abort()
         raise
-    out.created, out.updated, out.unchanged = writer.counts
+    out.created, out.updated, out.unchanged, out.kept = writer.counts
+    out.warnings += kept_warnings(out.kept, writer.previews)
     out.rejected = len(rejects)
     out.applied = True
     out.after_commit = writer.after_commit
@@ -259,7 +264,21 @@ def _diff(stage: Stage, out: Outcome) -> Previews:
         out.created += counts[0]
         out.updated += counts[1]
         out.unchanged += counts[2]
+        out.kept += counts[3]
     return previews
+
+
+def kept_warnings(kept: int, previews: Previews) -> list[str]:
+    """The batch's warning about kept rows, naming the first of them."""
+    if not kept:
+        return []
+    rows = [f"{g.sheet}!{staged['row_no']}" for g, staged, _ in previews.get("keep", [])[:10]]
+    more = "等" if kept > len(rows) else ""
+    return [
+        f"{kept} 行未按表更新，台账保持原样：表中为“在用”而台账已更新或报废，或台账在本表普查日期"
+        f"之后已有改动（{'、'.join(rows)}{more}；逐行原因见 action=keep 的行）。"
+        "确认表中内容更新，请提交时选择覆盖（overwrite=true）。"
+    ]
 
 
 ANALYZE_AFTER = 50_000
@@ -362,7 +381,9 @@ def _preview_row(
     batch_id: int, action: str, group: Group, staged: dict[str, Any], current: Any
 ) -> dict[str, Any]:
     values = {k: plain(v) for k, v in staged.items() if k != "row_no" and v is not None}
-    if action == "update" and current is not None:
+    if action == "keep" and current is not None:
+        values["kept"] = kept_reason(staged, current)
+    if action in ("update", "keep") and current is not None:
         values["changes"] = {
             f: [plain(current[f]), plain(staged[f])]
             for f in group.fields
@@ -378,6 +399,21 @@ def _preview_row(
         "values": values,
         "errors": None,
     }
+
+
+STATUS_LABELS = {"renewed": "已更新", "retired": "已报废"}
+
+
+def kept_reason(staged: dict[str, Any], current: dict[str, Any]) -> str:
+    """Why a row was kept, in the uploader's words."""
+    status = current.get("status")
+    if staged.get("status") == "in_service" and status in STATUS_LABELS:
+        return f"台账中该设备状态为“{STATUS_LABELS[status]}”，表中为“在用”：不改回在用"
+    changed = current.get("_changed_on")
+    return (
+        f"台账中该设备于 {changed} 有改动，晚于本表普查日期 {staged.get('surveyed_on')}："
+        "保留台账中的内容"
+    )
 
 
 def _differs(new: Any, old: Any) -> bool:

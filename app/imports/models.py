@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
@@ -45,12 +45,16 @@ class ImportBatch(Base):
     mode: Mapped[str] = mapped_column(String(16), default="partial")
     """partial: commit valid rows, keep rejected ones; all_or_nothing: any rejection → nothing."""
     dry_run: Mapped[bool] = mapped_column(default=True)
+    overwrite: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Apply rows that would reverse a renewal or a later change (else they are kept)."""
     status: Mapped[str] = mapped_column(String(16), default="queued")
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_done: Mapped[int] = mapped_column(default=0)
     created: Mapped[int] = mapped_column(default=0)
     updated: Mapped[int] = mapped_column(default=0)
     unchanged: Mapped[int] = mapped_column(default=0)
+    kept: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Changed rows left as the ledger has them (see `overwrite`)."""
     rejected: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)
     """Blank rows, notes under the table and example rows."""

@@ -26,11 +26,24 @@ from app.kit.sheets import attachment, file_stem
 from app.regions.queries import region_label
 
 router = APIRouter(prefix="/imports", tags=["imports"])
+OVERWRITE = (
+    "true:按表更新台账中已更新/报废、或在普查日期之后改动过的设备;"
+    "false(默认):这些行保持台账原样,在试导入结果中列为 keep"
+)
 templates = APIRouter(prefix="/templates", tags=["imports"])
 CategoryParam = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
 ]
-ActionParam = Literal["create", "update", "unchanged", "reject"]
+ACTIONS = {
+    **{a: a for a in ("create", "update", "unchanged", "keep", "reject")},
+    **{"created": "create", "updated": "update", "kept": "keep", "rejected": "reject"},
+    **{"新增": "create", "更新": "update", "未变": "unchanged", "保留": "keep", "拒绝": "reject"},
+}
+"""Row actions by their own name, by the batch's count name and by their Chinese label."""
+ActionParam = Literal[
+    "create", "update", "unchanged", "keep", "reject", "created", "updated", "kept", "rejected",
+    "新增", "更新", "未变", "保留", "拒绝",
+]  # fmt: skip
 BatchId = Annotated[int, id_path("导入批次")]
 IdCursor = Annotated[
     int | None,
@@ -49,14 +62,22 @@ def batch_read(session: DbSession, batch: ImportBatch) -> dict[str, Any]:
         **{
             k: getattr(batch, k) for k in ("id", "file_name", "sha256", "size_bytes", "uploaded_by")
         },
-        **{k: getattr(batch, k) for k in ("category", "mode", "dry_run", "status", "warnings")},
+        **{
+            k: getattr(batch, k)
+            for k in ("category", "mode", "dry_run", "overwrite", "status", "warnings")
+        },
         **{
             k: getattr(batch, k)
             for k in ("error", "sheets", "created_at", "started_at", "finished_at")
         },
-        "progress": {"rows_done": batch.rows_done, "rows_total": batch.rows_total},
+        "progress": {
+            "rows_done": batch.rows_done,
+            "rows_total": max(batch.rows_total, batch.rows_done),
+            "percent": progress_percent(batch),
+        },
         "counts": {
-            k: getattr(batch, k) for k in ("created", "updated", "unchanged", "rejected", "skipped")
+            k: getattr(batch, k)
+            for k in ("created", "updated", "unchanged", "kept", "rejected", "skipped")
         },
         "errors": first_errors(session, batch.id) if batch.rejected else [],
         "links": {
@@ -66,6 +87,15 @@ def batch_read(session: DbSession, batch: ImportBatch) -> dict[str, Any]:
             "commit": f"{base}/commit",
         },
     }
+
+
+def progress_percent(batch: ImportBatch) -> int:
+    """0–100: rows read of the estimate while running; 100 once the job is done."""
+    if batch.status in ("validated", "committed", "failed"):
+        return 100
+    if not batch.rows_total:
+        return 0
+    return min(99, batch.rows_done * 100 // batch.rows_total)
 
 
 def _wake(request: Request) -> None:
@@ -92,6 +122,7 @@ def upload(
         Literal["partial", "all_or_nothing"],
         Form(description="partial:有效行照常导入;all_or_nothing:有一行出错则全部不导入"),
     ] = "partial",
+    overwrite: Annotated[bool, Form(description=OVERWRITE)] = False,
 ) -> Any:
     """Queue a workbook for import; poll the batch for its status, counts and errors."""
     batch = service.upload_batch(
@@ -103,6 +134,7 @@ def upload(
         dry_run=dry_run,
         category=category,
         mode=mode,
+        overwrite=overwrite,
     )
     background.add_task(_wake, request)
     return batch_read(session, batch)
@@ -140,9 +172,12 @@ def commit(
     principal: CurrentPrincipal,
     background: BackgroundTasks,
     batch_id: BatchId,
+    overwrite: Annotated[
+        bool | None, Query(description=OVERWRITE + "(不传则沿用上传时的选择)")
+    ] = None,
 ) -> Any:
     """Commit a validated dry run: the file is parsed and diffed again against the ledger."""
-    batch = service.request_commit(session, principal, batch_id)
+    batch = service.request_commit(session, principal, batch_id, overwrite)
     background.add_task(_wake, request)
     return batch_read(session, batch)
 
@@ -154,14 +189,18 @@ def rows(
     batch_id: BatchId,
     action: Annotated[
         ActionParam | None,
-        Query(description="只看某种处理结果:create 新增、update 更新、unchanged 未变、reject 拒绝"),
+        Query(
+            description="只看某种处理结果:create 新增、update 更新、unchanged 未变、"
+            "keep 保留(台账不变,见 overwrite)、reject 拒绝;也可用计数名(created…)或中文"
+        ),
     ] = None,
     limit: Annotated[int, limit_query(500)] = 100,
     cursor: IdCursor = None,
 ) -> Any:
     """Stored rows: every rejected row, and a preview of the first rows of each other action."""
     queries.get_batch(session, principal, batch_id)
-    items = queries.list_rows(session, batch_id, action=action, limit=limit, after=cursor)
+    wanted = ACTIONS[action] if action else None
+    items = queries.list_rows(session, batch_id, action=wanted, limit=limit, after=cursor)
     next_cursor = str(items[-1].id) if len(items) == limit else None
     return {
         "items": [

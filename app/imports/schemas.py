@@ -31,6 +31,7 @@ class BatchRead(BaseModel):
     category: str | None
     mode: str
     dry_run: bool
+    overwrite: bool
     status: str
     progress: dict[str, int]
     counts: dict[str, int]

@@ -34,6 +34,7 @@ def upload_batch(
     dry_run: bool = True,
     category: str | None = None,
     mode: str = "partial",
+    overwrite: bool = False,
 ) -> ImportBatch:
     """Check the workbook (type, size, zip bomb, headers, categories) and queue it as a batch."""
     ensure_importer(principal)
@@ -52,6 +53,7 @@ def upload_batch(
             category=category,
             mode=mode,
             dry_run=dry_run,
+            overwrite=overwrite,
             status="queued",
             rows_total=plan,
             warnings=[],
@@ -84,8 +86,11 @@ def _preflight(path: Path, settings: ImportSettings, category: str | None) -> in
     return estimate
 
 
-def request_commit(session: Session, principal: Principal, batch_id: int) -> ImportBatch:
-    """Queue the commit of a validated dry run; the job parses and diffs the file again."""
+def request_commit(
+    session: Session, principal: Principal, batch_id: int, overwrite: bool | None = None
+) -> ImportBatch:
+    """Queue the commit of a validated dry run; the job parses and diffs the file again.
+    `overwrite` (when given) replaces the upload's choice for the rows the dry run kept."""
     ensure_importer(principal)
     batch = get_batch(session, principal, batch_id)
     if batch.account_id != principal.account_id and not principal.is_admin:
@@ -97,6 +102,8 @@ def request_commit(session: Session, principal: Principal, batch_id: int) -> Imp
     if not files.path_of(batch).exists():
         raise Conflict(f"the workbook of import {batch_id} is no longer stored; upload it again")
     batch.dry_run = False
+    if overwrite is not None:
+        batch.overwrite = overwrite
     batch.status = "queued"
     batch.rows_done = 0
     session.flush()

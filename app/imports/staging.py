@@ -5,6 +5,12 @@ PostgreSQL loads the staging table with COPY (psycopg 3); SQLite with a Core exe
 `.returning()` on the bulk path. A row is `unchanged` when none of the columns the sheet carries
 differs (IS DISTINCT FROM); an unchanged row is never written, so its updated_at and
 last_batch_id stay as they were. Blank `status` and `surveyed_on` keep the ledger's value.
+
+A changed row is `keep` (the ledger's asset is left as it is) unless the uploader chose to
+overwrite, when the sheet would move a renewed or retired asset back to 在用, or when the asset
+changed after the sheet's 普查日期: the asset's change date is its own survey date when an
+import wrote it last (its updated_at is not after that batch finished), else the day of its
+updated_at in China.
 """
 
 from __future__ import annotations
@@ -41,9 +47,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.assets.models import Asset
 from app.assets.spec import ALL_FIELDS
 from app.audit.recorder import ChangeRow
+from app.imports.models import ImportBatch
 from app.kit.bulk import foreign_key, indexes_off, indexes_on
 
 CHUNK = 20_000
+ACTIONS = ("create", "update", "unchanged", "keep")
+KEPT_SHOWN = 1000
+"""Kept rows stored with a batch (each is a warning the uploader should read)."""
 PG_TYPES = {
     "VARCHAR": "varchar",
     "TEXT": "text",
@@ -56,6 +66,8 @@ PG_TYPES = {
 }
 KEYS = ("category", "asset_code")
 KEEP_IF_BLANK = ("status", "surveyed_on")
+DONE = ("renewed", "retired")
+"""Statuses an import does not move back to in_service unless told to overwrite."""
 ASSETS: Table = Asset.__table__  # type: ignore[assignment]
 Span = tuple[int, int] | None
 """Rows first..last (sheet row numbers) of a group, or all of them."""
@@ -71,8 +83,8 @@ class Group:
     sheet: str
     category: str
     fields: list[str]
-    counts: tuple[int, int, int] = (0, 0, 0)
-    """(create, update, unchanged) found by the diff."""
+    counts: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """(create, update, unchanged, keep) found by the diff."""
 
 
 class Stage:
@@ -99,6 +111,8 @@ class Stage:
         indexes and region foreign key (PostgreSQL), which are rebuilt once afterwards."""
         self._buffers: dict[int, list[tuple[Any, ...]]] = {}
         self.load_seconds = 0.0
+        self.overwrite = False
+        """The uploader chose to overwrite: no row is kept (see the module's note on `keep`)."""
         self.drop()
         self.table.create(conn)
 
@@ -242,6 +256,35 @@ class Stage:
         ]
         return or_(false(), *terms)
 
+    def _guarded(self, group: Group, cur: Any) -> ColumnElement[bool]:
+        """Rows whose change would reverse a renewal or overwrite a later change (never NULL)."""
+        s = self.table.c
+        terms: list[ColumnElement[bool]] = []
+        if self.overwrite:
+            return false()
+        if "status" in group.fields:
+            terms.append(
+                and_(s.status.is_not(None), s.status == "in_service", cur.c.status.in_(DONE))
+            )
+        if "surveyed_on" in group.fields:
+            later = case((s.surveyed_on < self.changed_on(cur), True), else_=False)
+            terms.append(and_(s.surveyed_on.is_not(None), later))
+        return or_(false(), *terms)
+
+    def changed_on(self, cur: Any) -> ColumnElement[Any]:
+        """The date the ledger's row last changed (see the module's note)."""
+        finished = (
+            select(ImportBatch.finished_at)
+            .where(ImportBatch.id == cur.c.last_batch_id)
+            .scalar_subquery()
+        )
+        if self.postgres:
+            day = func.date(func.timezone("Asia/Shanghai", cur.c.updated_at))
+        else:
+            day = func.date(cur.c.updated_at, "+8 hours")
+        by_import = and_(finished.is_not(None), cur.c.updated_at <= finished)
+        return case((by_import, cur.c.surveyed_on), else_=day)
+
     def _match(self, cur: Any) -> ColumnElement[bool]:
         s = self.table.c
         return and_(cur.c.category == s.category, cur.c.asset_code == s.asset_code)
@@ -253,38 +296,44 @@ class Stage:
             return s.grp == group.id
         return and_(s.grp == group.id, s.row_no.between(*span))
 
-    def counts(self, group: Group, span: Span = None) -> tuple[int, int, int]:
-        """(create, update, unchanged) of a group, against the ledger as it is now."""
+    def counts(self, group: Group, span: Span = None) -> tuple[int, int, int, int]:
+        """(create, update, unchanged, keep) of a group, against the ledger as it is now."""
         cur = ASSETS.alias("cur")
         distinct = self._distinct(group, cur)
+        guarded = self._guarded(group, cur)
+        changed = and_(cur.c.id.is_not(None), distinct)
         stmt = (
             select(
                 func.count(),
                 func.sum(case((cur.c.id.is_(None), 1), else_=0)),
-                func.sum(case((and_(cur.c.id.is_not(None), distinct), 1), else_=0)),
+                func.sum(case((changed, 1), else_=0)),
+                func.sum(case((and_(changed, guarded), 1), else_=0)),
             )
             .select_from(self.table.outerjoin(cur, self._match(cur)))
             .where(self._rows(group, span))
         )
-        total, created, updated = self.conn.execute(stmt).one()
-        created, updated = int(created or 0), int(updated or 0)
-        return created, updated, int(total) - created - updated
+        total, created, changing, kept = self.conn.execute(stmt).one()
+        created, changing, kept = int(created or 0), int(changing or 0), int(kept or 0)
+        return created, changing - kept, int(total) - created - changing, kept
 
     def diff(
         self, group: Group, previews: Previews, limit: int, span: Span = None
-    ) -> tuple[int, int, int]:
-        """Count a group's (or a span's) creates, updates and unchanged rows, add them to the
-        group's counts, and fill the previews up to `limit` rows per action (in sheet order)."""
+    ) -> tuple[int, int, int, int]:
+        """Count a group's (or a span's) creates, updates, unchanged and kept rows, add them to
+        the group's counts, and fill the previews up to `limit` rows per action (in sheet order;
+        kept rows up to KEPT_SHOWN, since the uploader must see each of them)."""
         counts = self.counts(group, span)
         group.counts = (
             group.counts[0] + counts[0],
             group.counts[1] + counts[1],
             group.counts[2] + counts[2],
+            group.counts[3] + counts[3],
         )
-        for action, count in zip(("create", "update", "unchanged"), counts, strict=True):
+        for action, count in zip(ACTIONS, counts, strict=True):
             have = previews.setdefault(action, [])
-            if count and len(have) < limit:
-                pairs = self.preview(group, action, limit - len(have), span)
+            most = KEPT_SHOWN if action == "keep" else limit
+            if count and len(have) < most:
+                pairs = self.preview(group, action, most - len(have), span)
                 have.extend((group, staged, current) for staged, current in pairs)
         return counts
 
@@ -295,18 +344,29 @@ class Stage:
         cur = ASSETS.alias("cur")
         s = self.table
         cols = [s.c.row_no, *(s.c[f] for f in group.fields)]
+        extra: list[Any] = []
         if action == "create":
             stmt = select(*cols).where(~exists().where(self._match(cur)))
         else:
             distinct = self._distinct(group, cur)
-            cond = distinct if action == "update" else ~distinct
-            stmt = select(*cols, *(cur.c[f].label(f"cur_{f}") for f in group.fields))
+            guarded = self._guarded(group, cur)
+            cond = {
+                "update": and_(distinct, ~guarded),
+                "keep": and_(distinct, guarded),
+                "unchanged": ~distinct,
+            }[action]
+            if action == "keep":
+                extra = [cur.c.status.label("now_status"), self.changed_on(cur).label("changed_on")]
+            stmt = select(*cols, *(cur.c[f].label(f"cur_{f}") for f in group.fields), *extra)
             stmt = stmt.join_from(s, cur, self._match(cur)).where(cond)
         stmt = stmt.where(self._rows(group, span)).order_by(s.c.row_no).limit(limit)
         out = []
         for row in self.conn.execute(stmt).mappings():
             staged = {"row_no": row["row_no"], **{f: row[f] for f in group.fields}}
             current = {f: row[f"cur_{f}"] for f in group.fields} if action != "create" else None
+            if current is not None and extra:
+                current["status"] = row["now_status"]
+                current["_changed_on"] = as_date(row["changed_on"])
             out.append((staged, current))
         return out
 
@@ -323,7 +383,12 @@ class Stage:
             cur.c.category,
             *(cur.c[f].label(f"old_{f}") for f in fields),
             *(s[f].label(f"new_{f}") for f in fields),
-        ).where(self._match(cur), self._rows(group, span), self._distinct(group, cur))
+        ).where(
+            self._match(cur),
+            self._rows(group, span),
+            self._distinct(group, cur),
+            ~self._guarded(group, cur),
+        )
         for row in self.conn.execute(stmt.execution_options(yield_per=CHUNK)):
             m = row._mapping
             before = {f: m[f"old_{f}"] for f in fields}
@@ -347,13 +412,14 @@ class Stage:
         batch_id: int,
         now: datetime,
         today: date,
-        counts: tuple[int, int, int],
+        counts: tuple[int, int, int, int],
         span: Span = None,
     ) -> None:
-        """Update the changed rows and insert the new ones of a group, stamping the batch.
+        """Update the changed rows (but the kept ones) and insert the new ones of a group,
+        stamping the batch.
 
-        `counts` (created, updated, unchanged) from the diff in this transaction skip statements
-        with nothing to do (a re-import of an unchanged file runs neither).
+        `counts` (created, updated, unchanged, kept) from the diff in this transaction skip
+        statements with nothing to do (a re-import of an unchanged file runs neither).
         """
         s = self.table.c
         cur = ASSETS
@@ -367,10 +433,15 @@ class Stage:
         if counts[1]:
             self.conn.execute(
                 update(cur)
-                .where(self._match(cur), self._rows(group, span), self._distinct(group, cur))
+                .where(
+                    self._match(cur),
+                    self._rows(group, span),
+                    self._distinct(group, cur),
+                    ~self._guarded(group, cur),
+                )
                 .values(values)
             )
-        if counts[0] and self.bulk and counts[0] == sum(counts):
+        if counts[0] and self.bulk and counts[0] == sum(counts[:3]):
             # every row is new (the diff saw no match, and the ledger is locked since): append
             self.conn.execute(self._insert(group, batch_id, stamp_now, today, span, fresh=True))
         elif counts[0] and self.bulk:
@@ -451,3 +522,10 @@ def _processed(row: tuple[Any, ...], convert: list[tuple[int, Any]]) -> tuple[An
 def literal_or(value: Any) -> Any:
     """A SQL expression as is, a Python value as a bound literal."""
     return value if hasattr(value, "label") else literal(value)
+
+
+def as_date(value: Any) -> date | None:
+    """A date column read back (SQLite's date() answers text)."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

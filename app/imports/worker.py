@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.models import Account
@@ -89,7 +89,15 @@ def run_batch(
             s.execute(
                 update(ImportBatch)
                 .where(ImportBatch.id == batch_id)
-                .values(rows_done=done, heartbeat_at=utcnow())
+                .values(
+                    rows_done=done,
+                    # the total is an estimate from the sheets' dimensions: a sheet longer than
+                    # it said raises it, so progress never passes 100 %
+                    rows_total=case(
+                        (ImportBatch.rows_total < done, done), else_=ImportBatch.rows_total
+                    ),
+                    heartbeat_at=utcnow(),
+                )
             )
         if on_progress is not None:
             on_progress(done, total)
@@ -142,6 +150,7 @@ def _finish(batch: ImportBatch, out: Outcome) -> None:
     """Record the outcome on the batch (inside the job's transaction)."""
     batch.rows_done = batch.rows_total = out.rows
     batch.created, batch.updated, batch.unchanged = out.created, out.updated, out.unchanged
+    batch.kept = out.kept
     batch.rejected, batch.skipped = out.rejected, out.skipped
     batch.warnings = out.warnings
     batch.sheets = out.sheets

@@ -175,3 +175,96 @@ def plan_progress(session: Session, principal: Principal, plan: Plan) -> dict[st
         "risk": _risk(session, plan, on),
         "targets": check_targets(session, principal, plan),
     }
+
+
+PROGRESS_HEADER = [
+    "年度",
+    "类别",
+    "计划数",
+    "已完成",
+    "完成率",
+    "计划金额(万元)",
+    "其中评估(万元)",
+    "已完成的计划金额(万元)",
+    "实际金额(万元)",
+]
+PROGRESS_WIDTHS = [8, 14, 10, 10, 10, 14, 14, 18, 14]
+RISK_LABELS = {
+    "past_planned_year": "计划年度已过未完成",
+    "past_due": "已超期限未完成",
+    "scheduled_after_deadline": "排期晚于省定期限",
+    "beyond_budget": "超出年度预算",
+}
+RISK_HEADER = ["风险", "类别", "行数", "计划金额(万元)"]
+RISK_WIDTHS = [22, 14, 10, 16]
+TARGET_HEADER = ["目标", "类别", "指标", "目标值", "期限", "现有", "已达到", "计划完成后", "状态"]
+TARGET_WIDTHS = [40, 14, 14, 10, 12, 10, 10, 12, 10]
+METRIC_LABELS = {
+    "renewal_rate": "更新比例",
+    "tagged_rate": "电子标签覆盖率",
+    "length_m": "改造长度(米)",
+    "new_energy_units": "新能源车辆(辆)",
+}
+TARGET_STATUS = {"met": "已达成", "on_track": "按计划可达成", "short": "不足"}
+
+
+def progress_tables(data: dict[str, Any]) -> list[Any]:
+    """GET /plans/{id}/progress as tables (执行进度, 风险, 目标), Chinese labels, amounts 万元."""
+    from app.kit.sheets import Table
+
+    rows: list[list[Any]] = [
+        [
+            r["year"],
+            r["label"],
+            r["planned"],
+            r["done"],
+            _percent(r["done_ratio"]),
+            r["planned_cost"],
+            r["planned_assessment_cost"],
+            r["done_planned_cost"],
+            r["actual_cost"],
+        ]
+        for r in data["by_year_category"]
+    ]
+    total = data["planned"]
+    rows.append(
+        [
+            "合计",
+            "",
+            total,
+            data["done"],
+            _percent(Decimal(data["done"]) / total if total else None),
+            data["planned_cost"],
+            data["planned_assessment_cost"],
+            sum((r["done_planned_cost"] for r in data["by_year_category"]), Decimal(0)),
+            data["actual_cost"],
+        ]
+    )
+    risks = [
+        [RISK_LABELS[name], CATEGORIES.get(cat, cat), v["count"], v["cost"]]
+        for name, risk in data["risk"].items()
+        for cat, v in sorted(risk["by_category"].items())
+    ]
+    targets = [
+        [
+            t["description"],
+            CATEGORIES.get(t["category"], t["category"]),
+            METRIC_LABELS.get(t["metric"], t["metric"]),
+            t["target"],
+            t["by"],
+            t["fleet"],
+            t["achieved"],
+            t["planned"],
+            TARGET_STATUS.get(t["status"], t["status"]),
+        ]
+        for t in data["targets"]
+    ]
+    return [
+        Table("执行进度", PROGRESS_HEADER, PROGRESS_WIDTHS, rows),
+        Table("风险", RISK_HEADER, RISK_WIDTHS, risks),
+        Table("目标", TARGET_HEADER, TARGET_WIDTHS, targets),
+    ]
+
+
+def _percent(ratio: Decimal | None) -> str:
+    return "" if ratio is None else f"{ratio * 100:.1f}%"

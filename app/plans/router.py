@@ -15,6 +15,7 @@ from app.db import DbSession
 from app.errors import WRITE
 from app.kit.labels import to_code, words
 from app.kit.params import XLSX, Cursor, XlsxFile, Year, id_path, id_query, limit_query
+from app.kit.sheets import download, file_stem
 from app.plans import edits, progress, queries, service
 from app.plans.export import export_plan
 from app.plans.notes import STATUS_ZH
@@ -29,6 +30,7 @@ from app.plans.schemas import (
     ProjectPatch,
     RenewalCreate,
 )
+from app.regions.queries import region_label
 
 router = APIRouter(prefix="/plans", tags=["plans"])
 renewals = APIRouter(prefix="/assets", tags=["plans"])
@@ -153,11 +155,41 @@ def approve_plan(session: DbSession, principal: CurrentPrincipal, plan_id: PlanI
     return queries.plan_view(session, principal, plan)
 
 
-@router.get("/{plan_id}/progress", summary="计划执行进度")
-def plan_progress(session: DbSession, principal: CurrentPrincipal, plan_id: PlanId) -> Any:
-    """Done vs planned by year and category, deadline risk and targets."""
+@router.get(
+    "/{plan_id}/progress",
+    summary="计划执行进度",
+    responses={
+        200: {
+            "description": "JSON;format=xlsx 时为进度、风险、目标三张表,csv 时为进度表",
+            "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {}},
+        }
+    },
+)
+def plan_progress(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    plan_id: PlanId,
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="json,或下载 csv / xlsx")
+    ] = "json",
+) -> Any:
+    """Done vs planned by year and category, deadline risk and targets; `format=xlsx`
+    (执行进度, 风险 and 目标 sheets) or `csv` (执行进度) download them."""
     plan = queries.get_plan(session, principal, plan_id)
-    return progress.plan_progress(session, principal, plan)
+    data = progress.plan_progress(session, principal, plan)
+    if format == "json":
+        return data
+    label = region_label(session, plan.region_prefix)
+    on = data["as_of"]
+    return download(
+        format,
+        f"{plan.name}（第{plan.version}版）执行进度",
+        progress.progress_tables(data),
+        file_stem(plan.name, f"第{plan.version}版", "执行进度", f"截至{on}"),
+        f"plan-{plan.id}-v{plan.version}-progress-{on}.{format}",
+        region=label,
+        as_of=on,
+    )
 
 
 @router.get("/{plan_id}/export.xlsx", response_class=XlsxFile, summary="导出计划工作簿")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from datetime import timedelta
@@ -13,11 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts.scope import SYSTEM
 from app.assets.models import Asset
 from app.audit.models import Change, ChangeSet
 from app.cli import main as cli_main
+from app.config import get_settings
 from app.db import utcnow
 from app.imports import files, worker
+from app.imports import service as import_service
 from app.imports.models import ImportBatch, ImportRow
 from app.rules import service as rules_service
 from tests.factories import create
@@ -280,3 +284,34 @@ def test_a_bulk_first_import_puts_the_ledgers_indexes_back(
         client, db, sheet([*rows[:2], ["E-NEW", "410102", "新"]], title="电梯"), dry_run=False
     )
     assert (again["counts"]["created"], again["counts"]["unchanged"]) == (1, 1)
+
+
+def test_progress_never_passes_100_percent(client: TestClient, db: sessionmaker[Session]) -> None:
+    """The row total is an estimate from the sheet's dimension; a sheet longer than it says
+    raises the total as rows are read."""
+    wb = sheet(
+        [["设备编号", "行政区划代码"], *([f"E-{i}", "410102"] for i in range(30))], title="电梯"
+    )
+    with db() as s, s.begin():  # queued without waking a worker; the dimension says 5 rows
+        batch = import_service.upload_batch(
+            s, SYSTEM, io.BytesIO(xlsx_bytes(wb)), "s.xlsx", get_settings().imports
+        )
+        batch.rows_total = 5
+        batch_id = batch.id
+    seen: list[tuple[int, int]] = []
+
+    def stored(_done: int, _total: int) -> None:
+        with db() as s:
+            row = s.execute(
+                select(ImportBatch.rows_done, ImportBatch.rows_total).where(
+                    ImportBatch.id == batch_id
+                )
+            ).one()
+        seen.append((row.rows_done, row.rows_total))
+
+    assert worker.claim_next(db, batch_id) == batch_id
+    worker.run_batch(db, batch_id, stored)
+    assert seen and seen[-1][0] == 30, seen
+    assert all(done <= total for done, total in seen), seen
+    body = client.get(f"{API}/{batch_id}").json()
+    assert body["progress"] == {"rows_done": 30, "rows_total": 30, "percent": 100}

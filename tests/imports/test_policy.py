@@ -109,7 +109,7 @@ def test_batches_are_visible_inside_the_uploaders_scope_only(
 
 def test_batch_reports_progress_and_uploader(client: TestClient, db: sessionmaker[Session]) -> None:
     body = run(client, db, two_rows_one_bad())
-    assert body["progress"] == {"rows_done": 2, "rows_total": 2}
+    assert body["progress"] == {"rows_done": 2, "rows_total": 2, "percent": 100}
     assert body["uploaded_by"].startswith("admin")
     assert len(body["sha256"]) == 64
     assert body["sheets"][0]["name"] == "电梯" and body["sheets"][0]["header_row"] == 1

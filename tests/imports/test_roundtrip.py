@@ -95,6 +95,7 @@ def test_export_reimports_unchanged_and_one_edit_is_one_update(
         "created": 0,
         "updated": 0,
         "unchanged": 8,
+        "kept": 0,
         "rejected": 0,
         "skipped": 0,
     }

@@ -204,3 +204,39 @@ def test_references_beyond_excel_are_refused_in_pieces(
         open_sheet("电梯")
     assert caught.value.extra["reason"] == reason
     assert ref in caught.value.detail
+
+
+def test_a_dense_sheet_larger_than_the_budget_is_read_in_pieces_that_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real survey bigger than a piece's share of the budget is never refused for its size:
+    its pieces get smaller, and its rows are those of reading it whole."""
+    path = tmp_path / "big.xlsx"
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("电梯")
+    ws.append(["设备编号", "行政区划代码", "设备名称", "层站数", *(f"备注{k}" for k in range(6))])
+    for i in range(6000):
+        ws.append([f"E-{i:05d}", "410102", f"{i}号梯", i % 30, *(f"说明文字{k}" for k in range(6))])
+    wb.save(path)
+    whole = _read(path)[0]
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    sizes: list[tuple[int, int]] = []
+    close = xlsx._Cutter._close
+
+    def recording(self: xlsx._Cutter) -> None:
+        sizes.append((self.rows, read_need(self)))
+        close(self)
+
+    def read_need(cutter: xlsx._Cutter) -> int:
+        rows = cutter.piece_hi - cutter.piece_lo + 1
+        return xlsx.read_bytes(rows * cutter.width, cutter.piece_bytes)
+
+    monkeypatch.setattr(xlsx._Cutter, "_close", recording)
+    # 3 MB: 1 MB per piece held, while the sheet would take ~3 MB read whole
+    assert xlsx.read_bytes(6001 * 26, path.stat().st_size * 8) > 1 << 20
+    with xlsx.open_book(path, 3) as open_sheet:
+        rows = [(i, c, list(r)) for i, c, r in open_sheet("电梯").rows()]
+    assert len(sizes) > 2, sizes
+    assert all(need <= 1 << 20 for _, need in sizes), sizes
+    assert sum(n for n, _ in sizes) == 6001
+    assert _cells(rows) == _cells(whole)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 
+import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +16,7 @@ from app.kit.dates import today
 from app.rules.models import AssetFlag
 from tests.factories import create
 from tests.plans.helpers import API, all_lines, by_asset, due_asset, make_plan
+from tests.sheets import check_print
 
 D = Decimal
 RENEWAL = "/api/v1/assets/{}/renewal"
@@ -174,3 +178,32 @@ def test_deleted_asset_stays_in_its_plans(client: TestClient, db: sessionmaker[S
                              "region_code": "410102", "address": "建设路1号"}  # fmt: skip
     progress = client.get(f"{API}/{plan['id']}/progress").json()
     assert (progress["planned"], progress["done"]) == (1, 0)
+
+
+def test_progress_downloads_as_xlsx_and_csv(client: TestClient, db: sessionmaker[Session]) -> None:
+    a = due_asset(client, db, cost="40", due_on=date(2027, 12, 31))
+    due_asset(client, db, cost="30", due_on=date(2027, 6, 30))
+    plan = make_plan(client)
+    _renew(client, a["id"])
+    url = f"{API}/{plan['id']}/progress"
+    resp = client.get(url, params={"format": "xlsx"})
+    assert resp.status_code == 200, resp.text
+    assert "attachment" in resp.headers["content-disposition"]
+    assert "%E6%89%A7%E8%A1%8C%E8%BF%9B%E5%BA%A6" in resp.headers["content-disposition"]  # 执行进度
+    book = openpyxl.load_workbook(io.BytesIO(resp.content))
+    assert book.sheetnames == ["执行进度", "风险", "目标"]
+    for ws in book.worksheets:
+        narrow = ws.title == "风险"  # four columns fit a portrait page
+        check_print(ws, landscape=not narrow, title_rows="1:2", header_has=("执行进度", "截至"))
+    rows = list(book["执行进度"].iter_rows(values_only=True))
+    assert rows[1][:5] == ("年度", "类别", "计划数", "已完成", "完成率")
+    (line,) = [r for r in rows[2:] if r[0] == 2026]
+    assert line[1:5] == ("电梯", 2, 1, "50.0%")
+    assert rows[-1][0] == "合计" and rows[-1][2:4] == (2, 1)
+    assert D(str(rows[-1][8])) == D("42.5")  # the actual cost, 万元
+    csv_resp = client.get(url, params={"format": "csv"})
+    assert csv_resp.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(csv_resp.content.decode("utf-8-sig"))))
+    assert lines[0][:3] == ["年度", "类别", "计划数"]
+    assert [r[0] for r in lines[1:]] == [str(r[0]) for r in rows[2:]]
+    assert client.get(url, params={"format": "pdf"}).status_code == 422

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.kit.pagination import encode_cursor
 from tests.factories import create
+from tests.sheets import check_print
 
 AS_OF = "2026-11-29"
 
@@ -271,9 +272,27 @@ class TestDueList:
         assert rows[1][0] == "设备编号"
         assert {r[0] for r in rows[2:]} == set(_codes(_due(client, region="41")))
         assert sheet.freeze_panes == "B3"
+        check_print(sheet, title_rows="1:2", header_has=("到期清单", "河南省", f"截至 {AS_OF}"))
 
 
 class TestStats:
+    def test_stats_download_prints_on_a4(self, client: TestClient, ledger: dict[str, Any]) -> None:
+        params = {"as_of": AS_OF, "region": "41", "format": "xlsx"}
+        resp = client.get("/api/v1/stats", params=params)
+        assert resp.status_code == 200, resp.text
+        book = openpyxl.load_workbook(io.BytesIO(resp.content))
+        assert book.sheetnames == ["统计", "资料不全"]
+        for ws in book.worksheets:
+            wide = ws.title == "统计"  # 资料不全 has five columns: portrait
+            head = ("设备更新统计", "河南省", AS_OF)
+            check_print(ws, landscape=wide, title_rows="1:2", header_has=head)
+        rows = list(book["统计"].iter_rows(values_only=True))
+        assert str(rows[0][0]).startswith("设备更新统计 河南省")
+        assert any(r[2] == "燃气管道" for r in rows[2:])
+        csv_resp = client.get("/api/v1/stats", params={**params, "format": "csv"})
+        lines = list(csv.reader(io.StringIO(csv_resp.content.decode("utf-8-sig"))))
+        assert len(lines) == len(rows) - 1  # the same rows under the same header, no title row
+
     def test_stats_by_region_category_level_year(
         self, client: TestClient, ledger: dict[str, Any]
     ) -> None:
