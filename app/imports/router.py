@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from starlette.background import BackgroundTask
 
 from app.accounts.deps import CurrentPrincipal
-from app.assets.filters import CategoryFilter, category_code
+from app.assets.filters import CATEGORY_WORDS, CategoryFilter, category_code
 from app.assets.spec import CATEGORIES
 from app.config import get_settings
 from app.db import DbSession
@@ -31,9 +31,11 @@ OVERWRITE = (
     "false(默认):这些行保持台账原样,在试导入结果中列为 keep"
 )
 templates = APIRouter(prefix="/templates", tags=["imports"])
-CategoryParam = Literal[
-    "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
-]
+if TYPE_CHECKING:
+    CategoryParam = str
+else:
+    CategoryParam = Literal[CATEGORY_WORDS]
+    """A category by code (elevator…) or by its Chinese name (电梯…), as the template shows it."""
 ACTIONS = {
     **{a: a for a in ("create", "update", "unchanged", "keep", "reject")},
     **{"created": "create", "updated": "update", "kept": "keep", "rejected": "reject"},
@@ -132,7 +134,7 @@ def upload(
         file.filename or "workbook.xlsx",
         get_settings().imports,
         dry_run=dry_run,
-        category=category,
+        category=category_code(category),
         mode=mode,
         overwrite=overwrite,
     )
