@@ -25,13 +25,14 @@ from app.assets.spec import (
     is_required,
     label_of,
 )
-from app.kit.sheets import print_setup
+from app.kit.sheets import print_setup, row_height, text_lines
 
 EXAMPLE_CODE = "示例-0001"
 OPTIONS_SHEET = "选项"
 NOTES_SHEET = "填表说明"
 MAX_ROW = 1_048_575
 ERROR_HEADER = "错误说明"
+ERROR_WIDTH = 48
 EXAMPLE_NOTE = "示例行：设备编号以“示例”开头的行导入时跳过，可保留或删除"
 EXAMPLES: dict[str, Any] = {
     "region_code": "410102",
@@ -332,6 +333,9 @@ class _ErrorFormats:
         )
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.text = book.add_format({"num_format": "@", "text_wrap": True})
+        self.bad_text = book.add_format(
+            {"bg_color": "#FFC7CE", "font_color": "#9C0006", "num_format": "@", "text_wrap": True}
+        )
 
 
 class _ErrorSheet:
@@ -367,8 +371,8 @@ class _ErrorSheet:
     def write(self, title: str, region: str | None, as_of: date | str | None) -> None:
         ws, fmts = self.ws, self.fmts
         widths = [0.0] * (len(self.cols) + 1)
-        widths[self.error_pos] = 48
-        ws.set_column(self.error_pos, self.error_pos, 48, fmts.wrap)
+        widths[self.error_pos] = ERROR_WIDTH
+        ws.set_column(self.error_pos, self.error_pos, ERROR_WIDTH, fmts.wrap)
         for c in self.cols:
             spec = self.specs.get(c)
             width = column_width(spec) if spec else 12
@@ -389,10 +393,24 @@ class _ErrorSheet:
         ws, fmts = self.ws, self.fmts
         first, cells = r.values.get("first_col", 0), r.values.get("cells", [])
         marks = {e.get("col"): e["message"] for e in r.errors or [] if e.get("col") is not None}
+        message = ";".join(f"{e['column']}: {e['message']}" for e in r.errors or [])
+        explained = f"第{r.row}行 {message}"
+        lines = text_lines(explained, ERROR_WIDTH)
+        for c in self.cols:
+            value = cells[c - first] if 0 <= c - first < len(cells) else None
+            spec = self.specs.get(c)
+            if isinstance(value, str) and spec is not None and spec.kind == "text":
+                lines = max(lines, text_lines(value, column_width(spec)))
+        if lines > 1:  # before the row's cells (constant memory writes rows in order)
+            ws.set_row(n, row_height(lines))
         for c in self.cols:
             value = _decode(cells[c - first]) if 0 <= c - first < len(cells) else None
             fmt = fmts.bad if c in marks else None
             col = self.pos[c]
+            spec = self.specs.get(c)
+            if spec is not None and spec.kind == "text":
+                # the cell's own format is the one shown: text columns stay text and wrap
+                fmt = fmts.bad_text if c in marks else fmts.text
             if isinstance(value, date):
                 ws.write_datetime(n, col, value, fmts.bad_date if c in marks else fmts.date)
             elif value is None or value == "":
@@ -405,8 +423,7 @@ class _ErrorSheet:
                 ws.write_string(n, col, str(value), fmt)
             if c in marks:
                 ws.write_comment(n, col, marks[c])
-        message = ";".join(f"{e['column']}: {e['message']}" for e in r.errors or [])
-        ws.write_string(n, self.error_pos, f"第{r.row}行 {message}")
+        ws.write_string(n, self.error_pos, explained, fmts.wrap)
 
 
 def _decode(value: Any) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +27,30 @@ the default margins (about 6.9 in of 7 px characters); a wider sheet prints land
 HEADER_LIMIT = 255
 """Excel refuses a header or footer longer than this."""
 FOOTER = "&C第 &P 页，共 &N 页"
+LINE_HEIGHT = 15.0
+"""Points per line of the default 11-point font."""
+MAX_LINES = 8
+"""A wrapped cell grows to at most this many lines (longer texts are cut on screen and paper)."""
+
+
+@lru_cache(maxsize=4096)
+def text_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide: a CJK character is two
+    characters wide (its UTF-8 form is three bytes, so (bytes + chars) / 2 counts it twice)."""
+    # a line holds a little less than the column's width: words and punctuation do not split
+    room = width * 0.85
+    if len(text) * 2 <= room and "\n" not in text:
+        return 1
+    wide = (len(text.encode("utf-8")) + len(text)) / 2
+    lines = text.count("\n") + int(wide / max(room, 1)) + 1
+    return min(lines, MAX_LINES)
+
+
+def row_height(lines: int) -> float | None:
+    """The explicit height of a row of `lines` lines (None: the default height). Excel and
+    LibreOffice do not grow a row for its wrapped cells when they open a file, so a writer that
+    wraps text sets the height itself."""
+    return None if lines <= 1 else LINE_HEIGHT * lines
 
 
 def _escape(text: str) -> str:
@@ -146,6 +171,7 @@ def table_xlsx(
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     number = book.add_format({"num_format": "#,##0.##"})
+    text = book.add_format({"text_wrap": True, "valign": "top"})
     for table in tables:
         ws = book.add_worksheet(table.sheet)
         for col, width in enumerate(table.widths):
@@ -155,6 +181,12 @@ def table_xlsx(
             ws.write_string(1, col, name, head)
         n = 1
         for n, row in enumerate(table.rows, start=2):
+            lines = max(
+                (text_lines(v, table.widths[c]) for c, v in enumerate(row) if isinstance(v, str)),
+                default=1,
+            )
+            if lines > 1:
+                ws.set_row(n, row_height(lines))
             for col, value in enumerate(row):
                 if value is None or value == "":
                     continue
@@ -167,7 +199,7 @@ def table_xlsx(
                 elif isinstance(value, float | Decimal):
                     ws.write_number(n, col, float(value), number)
                 else:
-                    ws.write_string(n, col, str(value))
+                    ws.write_string(n, col, str(value), text)
         ws.freeze_panes(2, 1)
         ws.autofilter(1, 0, max(n, 2), len(table.header) - 1)
         print_setup(ws, table.widths, title=title, region=region, as_of=as_of, repeat=(0, 1))

@@ -12,7 +12,7 @@ from typing import Any
 import xlsxwriter
 
 from app.assets.spec import CATEGORIES
-from app.kit.sheets import Table, print_setup, title_text
+from app.kit.sheets import Table, print_setup, row_height, text_lines, title_text
 from app.rules.queries import DueRow
 
 LEVEL_LABELS = {
@@ -36,12 +36,12 @@ COLUMNS: list[tuple[str, int]] = [
     ("是否逾期", 9),
     ("年限起算日期", 12),
     ("起算依据", 12),
-    ("规则编号", 24),
-    ("原因", 50),
-    ("依据条款", 70),
+    ("规则编号", 20),
+    ("原因", 44),
+    ("依据条款", 50),
     ("仅参考依据", 11),
 ]
-WRAPPED = ("地址", "原因", "依据条款")
+WRAPPED = ("地址", "规则编号", "原因", "依据条款")
 """Long texts wrap in their column (and so on the printed page)."""
 ADVISORY_MARK = "【参考】"
 """Marks a flag whose rule rests on another province's text or a product default."""
@@ -126,11 +126,21 @@ def xlsx_file(
     sheet.freeze_panes(2, 1)
     n = 1
     text = sheet.write_string
+    # a cell's own format, not its column's, is what Excel and LibreOffice show: long texts
+    # carry the wrapping format themselves
+    formats = [wrap if name in WRAPPED else None for name, _ in COLUMNS]
+    wrapped = [(i, w) for i, (name, w) in enumerate(COLUMNS) if name in WRAPPED]
     for n, item in enumerate(items, 2):
-        for col, value in enumerate(_row(item)):
+        row = _row(item)
+        lines = 1
+        for i, w in wrapped:
+            lines = max(lines, text_lines(row[i], w))
+        if lines > 1:
+            sheet.set_row(n, row_height(lines))
+        for col, value in enumerate(row):
             if isinstance(value, str):
                 if value:
-                    text(n, col, value)
+                    text(n, col, value, formats[col])
             elif isinstance(value, date):
                 # the date's serial number with a date format: what write_datetime stores,
                 # without its per-cell datetime arithmetic

@@ -273,6 +273,16 @@ class TestDueList:
         assert {r[0] for r in rows[2:]} == set(_codes(_due(client, region="41")))
         assert sheet.freeze_panes == "B3"
         check_print(sheet, title_rows="1:2", header_has=("到期清单", "河南省", f"截至 {AS_OF}"))
+        # long texts wrap in their own cells, and their rows are tall enough to show them
+        basis = rows[1].index("依据条款") + 1
+        long_rows = [
+            r for r in range(3, sheet.max_row + 1)
+            if len(str(sheet.cell(r, basis).value or "")) > 60
+        ]  # fmt: skip
+        assert long_rows
+        for r in long_rows:
+            assert sheet.cell(r, basis).alignment.wrap_text
+            assert (sheet.row_dimensions[r].height or 15) >= 30, r
 
 
 class TestStats:
