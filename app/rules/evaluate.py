@@ -26,7 +26,6 @@ from app.rules.conditions import (
     IsNull,
     Node,
     Years,
-    fields_used,
 )
 from app.rules.packs import Pack, Rule
 
@@ -229,7 +228,7 @@ def flag_facts(rule: Rule, value: Callable[[str], Any]) -> dict[str, Any]:
 
     Stored flags do not keep them: every change of an asset re-evaluates its flags, so the asset
     row holds the very values its flags were computed from."""
-    return {name: json_value(value(name)) for name in fields_used(rule.when)}
+    return {name: json_value(value(name)) for name in rule.facts_fields}
 
 
 def evaluate_rule(rule: Rule, facts: dict[str, Any], as_of: date) -> Flag | None:

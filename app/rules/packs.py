@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,14 @@ import yaml
 
 from app.assets.spec import CATEGORIES
 from app.config import get_settings
-from app.rules.conditions import Node, PackError, ParseContext, category_fields, parse_condition
+from app.rules.conditions import (
+    Node,
+    PackError,
+    ParseContext,
+    category_fields,
+    fields_used,
+    parse_condition,
+)
 
 LEVELS = ("mandatory", "assess", "encouraged")
 DUE_MODES = ("deadline", "threshold", "immediate")
@@ -81,6 +88,12 @@ class Rule:
 
     def basis_text(self) -> str:
         return self.basis.text()
+
+    @cached_property
+    def facts_fields(self) -> tuple[str, ...]:
+        """The fields the rule's condition reads, in first-use order (a flag's `facts`),
+        walked once per loaded rule instead of once per flag shown."""
+        return tuple(fields_used(self.when))
 
 
 @dataclass(frozen=True)

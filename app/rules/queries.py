@@ -23,6 +23,10 @@ from app.rules.models import AssetFlag, category_key, region_key, region_key_ran
 from app.rules.packs import Rule, get_registry
 from app.rules.service import facts_of
 
+ASSETS: Any = Asset.__table__
+FLAGS: Any = AssetFlag.__table__
+"""Tables read as plain rows where ORM instances would cost more than the page."""
+
 DueSort = Literal["due_on", "region", "category"]
 DUE_LEVELS = ("mandatory", "assess", "encouraged")
 
@@ -81,7 +85,7 @@ def _rule(pack_id: str, rule_id: str) -> Rule | None:
     return pack.rules.get(rule_id) if pack else None
 
 
-def flag_view(flag: AssetFlag, as_of: date, asset: Asset) -> dict[str, Any]:
+def flag_view(flag: Any, as_of: date, asset: Any) -> dict[str, Any]:
     """A stored flag as the API shows it, with its reason, the facts it rests on (read from the
     asset, whose every change re-evaluates its flags), its basis and overdue state as of a date."""
     rule = _rule(flag.pack_id, flag.rule_id)
@@ -229,7 +233,7 @@ def _representatives(principal: Principal, f: DueFilters, as_of: date, sort: Due
     """One flag per asset: its earliest matching flag, whose due date places it in the list."""
     earlier = aliased(AssetFlag)
     return (
-        select(AssetFlag)
+        select(FLAGS)
         .where(
             _matching(AssetFlag, principal, f, as_of),
             ~exists().where(
@@ -263,7 +267,7 @@ def due_page(
         kinds = [str if c is AssetFlag.due_on else int for c in cols]
         values = _cursor_values(cols, decode_keys(cursor, *kinds))
         stmt = stmt.where(tuple_(*cols) > tuple_(*values))
-    reps = list(session.scalars(stmt.limit(limit + 1)))
+    reps = list(session.execute(stmt.limit(limit + 1)))
     more = len(reps) > limit
     reps = reps[:limit]
     items = _items(session, principal, f, as_of, reps)
@@ -290,15 +294,17 @@ def _items(
     principal: Principal,
     f: DueFilters,
     as_of: date,
-    reps: Sequence[AssetFlag],
+    reps: Sequence[Any],
 ) -> list[dict[str, Any]]:
+    # plain rows, not ORM objects: a page reads 50 assets of ~80 columns and their flags, and
+    # building identity-mapped instances for them was most of a due page's time
     ids = [r.asset_id for r in reps]
     if not ids:
         return []
-    assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
-    flags: dict[int, list[AssetFlag]] = {i: [] for i in ids}
-    rows = session.scalars(
-        select(AssetFlag)
+    assets = {a.id: a for a in session.execute(select(ASSETS).where(ASSETS.c.id.in_(ids)))}
+    flags: dict[int, list[Any]] = {i: [] for i in ids}
+    rows = session.execute(
+        select(FLAGS)
         .where(AssetFlag.asset_id.in_(ids), _flag_matching(AssetFlag, f, as_of))
         .order_by(AssetFlag.due_on, AssetFlag.rule_id)
     )
@@ -307,7 +313,8 @@ def _items(
     return [_item(assets[r.asset_id], r, flags[r.asset_id], as_of) for r in reps]
 
 
-def _item(asset: Asset, rep: AssetFlag, flags: list[AssetFlag], as_of: date) -> dict[str, Any]:
+def _item(asset: Any, rep: Any, flags: list[Any], as_of: date) -> dict[str, Any]:
+    """One due-list item from an asset row, its representative flag and its matching flags."""
     views = [flag_view(fl, as_of, asset) for fl in flags]
     level = max((v["level"] for v in views), key=lambda lv: SEVERITY.get(lv, 0))
     return {
