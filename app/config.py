@@ -20,6 +20,9 @@ class AuthSettings(BaseModel):
     max_failures_per_minute: int = 20
     """Failed token checks allowed per client address (and per presented token prefix) per
     minute; further failed checks get 429. A valid token is never refused."""
+    token_cache_seconds: float = 5.0
+    """How long a process trusts a token it has checked (0: look it up on every request); a
+    revocation made in another process takes effect within this time."""
 
 
 class ImportSettings(BaseModel):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.apidocs import DOCS_STATIC, install_docs
 from app.config import Settings, get_settings
@@ -109,20 +111,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         uploads=UPLOAD_ROUTES,
     )
 
-    @app.middleware("http")
-    async def _request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        if request.url.path.startswith(DOCS_STATIC):
-            response.headers.setdefault("Cache-Control", "public, max-age=86400")
-        for key, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
+    app.add_middleware(RequestContext)
     return app
+
+
+class RequestContext:
+    """Each request's id (X-Request-ID, given or made) in `request.state.request_id` and on the
+    response, with the security headers. Plain ASGI: the decorator form (BaseHTTPMiddleware)
+    cost a task and two queues per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id")
+        request_id = given or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        static = scope["path"].startswith(DOCS_STATIC)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                if static and "cache-control" not in headers:
+                    headers["Cache-Control"] = "public, max-age=86400"
+                for key, value in SECURITY_HEADERS.items():
+                    if key.lower() not in headers:
+                        headers[key] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def app_factory() -> Any:

@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts import cache as token_cache
 from app.accounts.models import Account, ApiToken
 from app.accounts.scope import SYSTEM, Principal, ensure_role
 from app.accounts.service import hash_token
@@ -81,12 +82,12 @@ def _touch(token: ApiToken) -> None:
         token.last_used_at = now
 
 
-def _authenticate(session: Session, token: str) -> Account | None:
-    """The active account of a valid, unrevoked token, else None."""
+def _authenticate(session: Session, token_hash: str) -> Account | None:
+    """The active account of a valid, unrevoked token (by its hash), else None."""
     row = session.execute(
         select(ApiToken, Account)
         .join(Account, Account.id == ApiToken.account_id)
-        .where(ApiToken.token_hash == hash_token(token))
+        .where(ApiToken.token_hash == token_hash)
     ).first()
     if row is None or row[0].revoked_at is not None or not row[1].active:
         return None
@@ -110,7 +111,13 @@ def get_principal(request: Request, session: DbSession) -> Principal:
     principal = SYSTEM
     if settings.auth.enabled:
         token = _bearer(request)
-        account = _authenticate(session, token) if token else None
+        key = hash_token(token) if token else ""
+        cached = token_cache.lookup(key) if token else None
+        if cached is not None:
+            request.state.actor = cached.name
+            bind_actor(session, cached, change_reason(request))
+            return cached
+        account = _authenticate(session, key) if token else None
         if account is None:
             limiter = failure_limiter(request.app)
             keys = [f"client:{client_address(request, settings.http.trusted_proxies)}"]
@@ -129,6 +136,7 @@ def get_principal(request: Request, session: DbSession) -> Principal:
             region_prefix=account.region_prefix,
             category=account.category,
         )
+        token_cache.remember(key, principal, settings.auth.token_cache_seconds)
     request.state.actor = principal.name
     bind_actor(session, principal, change_reason(request))
     return principal

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts import cache as token_cache
 from app.accounts.models import Account, ApiToken
 from app.accounts.queries import get_account, get_token
 from app.accounts.scope import ROLES, SYSTEM, Principal, ensure_can_manage
@@ -103,6 +104,7 @@ def update_account(
         raise Forbidden("you cannot demote or deactivate your own account")
     before = _snapshot(account)
     account.role, account.active = new_role, new_active
+    token_cache.forget_all()
     session.flush()
     _record(session, principal, account, action="update", before=before, after=_snapshot(account))
     return account
@@ -136,6 +138,7 @@ def revoke_token(session: Session, token_id: int, *, principal: Principal = SYST
     ensure_can_manage(principal, account.region_prefix, account.category)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        token_cache.forget_all()
         session.flush()
         change = {"before": {"revoked_at": None}, "after": {"revoked_at": token.revoked_at}}
         _record(session, principal, account, token, action="revoke", **change)

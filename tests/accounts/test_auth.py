@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.accounts import cache as token_cache
 from app.accounts.models import ApiToken
 from app.cli import main as cli_main
 from app.config import AuthSettings, Settings
@@ -68,6 +72,7 @@ class TestLastUsed:
         stale = datetime.now(UTC) - timedelta(minutes=6)
         with db() as session, session.begin():
             session.execute(update(ApiToken).values(last_used_at=stale))
+        token_cache.forget_all()  # as after token_cache_seconds: the next request looks it up
         client.get(f"{API}/me")
         (again,) = _last_used(db)
         assert again is not None and again.replace(tzinfo=UTC) > stale + timedelta(minutes=5)
@@ -214,3 +219,53 @@ class TestCli:
         assert capsys.readouterr().err.strip() == "error: unknown region '99'"
         assert cli_main(["accounts", "tokens", "nobody"]) == 2
         assert cli_main(["accounts", "revoke", "424242"]) == 2
+
+
+class TestTokenCache:
+    def test_a_checked_token_is_not_looked_up_again_within_its_time_to_live(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from app.accounts import deps
+
+        lookups: list[str] = []
+        real = deps._authenticate
+
+        def counting(session: Session, token_hash: str) -> Any:
+            lookups.append(token_hash)
+            return real(session, token_hash)
+
+        monkeypatch.setattr(deps, "_authenticate", counting)
+        token_cache.forget_all()
+        for _ in range(5):
+            assert client.get(f"{API}/me").status_code == 200
+        assert len(lookups) == 1
+
+    def test_revocation_in_this_process_takes_effect_at_once(
+        self, app: TestClient, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert cli_main(["accounts", "add", "缓存测试", "--role", "viewer"]) == 0
+        token = capsys.readouterr().out.split("token (shown once): ")[1].strip()
+        user = bare(app, Authorization=f"Bearer {token}")
+        assert user.get(f"{API}/me").status_code == 200  # now cached
+        assert cli_main(["accounts", "tokens", "缓存测试"]) == 0
+        token_id = int(capsys.readouterr().out.split("\t")[0])
+        assert cli_main(["accounts", "revoke", str(token_id)]) == 0
+        assert user.get(f"{API}/me").status_code == 401
+
+    def test_a_revocation_elsewhere_is_seen_after_the_time_to_live(
+        self,
+        app: TestClient,
+        capsys: pytest.CaptureFixture[str],
+        db: sessionmaker[Session],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        assert cli_main(["accounts", "add", "缓存测试2", "--role", "viewer"]) == 0
+        token = capsys.readouterr().out.split("token (shown once): ")[1].strip()
+        user = bare(app, Authorization=f"Bearer {token}")
+        assert user.get(f"{API}/me").status_code == 200
+        with db() as session, session.begin():  # as another process would: no cache to clear
+            session.execute(update(ApiToken).values(revoked_at=datetime.now(UTC)))
+        assert user.get(f"{API}/me").status_code == 200  # trusted for its time to live
+        later = time.monotonic() + 6
+        monkeypatch.setattr(token_cache, "time", SimpleNamespace(monotonic=lambda: later))
+        assert user.get(f"{API}/me").status_code == 401
