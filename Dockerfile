@@ -1,4 +1,4 @@
-# Slim image: installs the package, migrates on start, serves with uvicorn.
+# Slim image: installs the package, migrates on start, serves with uvicorn (python -m app serve).
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 APP_ENV=production
 WORKDIR /srv
@@ -9,4 +9,7 @@ COPY seed ./seed
 RUN pip install --no-cache-dir . && useradd --system --home /srv registry && mkdir -p var && chown registry var
 USER registry
 EXPOSE 8000
-CMD ["sh", "-c", "python -m app migrate && exec uvicorn app.main:app_factory --factory --host 0.0.0.0 --port 8000 --no-proxy-headers"]
+# migrates, then serves with one HTTP process per core and one import/refresh worker process;
+# docker stop (SIGTERM) lets in-flight requests finish; a running import resumes on the next start
+STOPSIGNAL SIGTERM
+CMD ["python", "-m", "app", "serve", "--host", "0.0.0.0", "--port", "8000"]

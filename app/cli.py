@@ -8,6 +8,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -70,18 +73,51 @@ def _serve(args: argparse.Namespace) -> int:
     # at head, alembic's INFO lines say nothing new; upgrades still print their own line
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     migrate()
+    workers = args.workers or default_workers()
     url = base_url(args.host, args.port)
-    print(f"serving {url}  (API docs: {url}/docs, stop with Ctrl-C)", flush=True)
-    # the client address is the peer's; X-Forwarded-For counts only from
-    # APP_HTTP__TRUSTED_PROXIES (app/accounts/deps.py), never from whoever sends it
-    uvicorn.run(
-        "app.main:app_factory",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        proxy_headers=False,
+    print(
+        f"serving {url} with {workers} process{'es' if workers > 1 else ''}"
+        f"  (API docs: {url}/docs, stop with Ctrl-C)",
+        flush=True,
     )
+    background = None
+    if workers > 1:
+        # the import worker and the daily refresh run once, in their own process, not in each
+        # HTTP process (the HTTP processes read these settings when they start)
+        os.environ["APP_IMPORTS__INLINE_WORKER"] = "false"
+        os.environ["APP_DAILY_REFRESH"] = "false"
+        background = subprocess.Popen([sys.executable, "-m", "app", "worker"])
+    try:
+        # the client address is the peer's; X-Forwarded-For counts only from
+        # APP_HTTP__TRUSTED_PROXIES (app/accounts/deps.py), never from whoever sends it
+        uvicorn.run(
+            "app.main:app_factory",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=workers,
+            proxy_headers=False,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        )
+    finally:
+        if background is not None:
+            background.terminate()  # SIGTERM: the worker stops after its current step
+            try:
+                background.wait(GRACEFUL_SECONDS)
+            except subprocess.TimeoutExpired:
+                background.kill()
     return 0
+
+
+GRACEFUL_SECONDS = 30
+"""How long a stopping server lets in-flight requests (and the import worker) finish."""
+
+
+def default_workers() -> int:
+    """HTTP processes by default: one per core in production, one otherwise."""
+    if get_settings().env == "production":
+        return max(1, os.cpu_count() or 1)
+    return 1
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -130,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="HTTP processes (default: one per core with APP_ENV=production, else 1); with more "
+        "than one, imports and the daily flag refresh run in one separate worker process",
+    )
     p.set_defaults(handler=_serve)
     sub.add_parser(
         "migrate", help="bring the database schema up to date and load regions and rule packs"

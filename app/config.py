@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     imports: ImportSettings = ImportSettings()
     http: HttpSettings = HttpSettings()
+    daily_refresh: bool = True
+    """Re-evaluate the flags in a thread of this process when the day changes. `serve --workers N`
+    (N > 1) turns it and the inline import worker off in the HTTP processes and runs both once, in
+    a dedicated `python -m app worker` process."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         worker = start_import_worker(app.state.sessionmaker, settings)
         app.state.import_worker = worker
-        refresher = DailyRefresh(app.state.sessionmaker).start() if settings.env != "test" else None
+        refresh = settings.daily_refresh and settings.env != "test"
+        refresher = DailyRefresh(app.state.sessionmaker).start() if refresh else None
         try:
             yield
         finally:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,14 +95,23 @@ def _worker(args: argparse.Namespace) -> int:
             expired = worker.purge_stale(factory, keep_days)
             print(f"expired {len(expired)} dry runs not committed within {keep_days} days")
             return 0
+        from app.rules.tasks import DailyRefresh
+
         runner = worker.Worker(factory, keep_days)
         runner.start()
-        print("import worker running; Ctrl-C stops it", file=sys.stderr)
+        refresher = DailyRefresh(factory).start()
+        stop = threading.Event()
+        # SIGTERM (docker stop, `serve --workers` shutting down) stops as Ctrl-C does: the job
+        # running is left as it is and resumed by the next worker (worker.recover)
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print("import worker and daily flag refresh running; Ctrl-C stops them", file=sys.stderr)
         try:
-            while True:
-                time.sleep(3600)
+            while not stop.wait(1):
+                pass
         except KeyboardInterrupt:
-            runner.stop()
+            pass
+        refresher.stop()
+        runner.stop()
         return 0
     finally:
         engine.dispose()
