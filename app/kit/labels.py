@@ -80,7 +80,11 @@ def parse_amount(value: Any, default_unit: str = "万元") -> Decimal:
     what is accepted."""
     if isinstance(value, bool) or value is None:
         raise ValueError(f"金额应为数字: {value}")
-    if isinstance(value, int | float | Decimal):
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"金额应为数字: {value}")
+        number, unit = value, ""
+    elif isinstance(value, int | float):
         number, unit = split_number(value)
     else:
         m = _AMOUNT.match(_PER_ITEM.sub("", norm(str(value)).replace(",", "")))
@@ -167,7 +171,7 @@ def month_text(value: Any) -> Any:
     m = _MONTH.match(value)
     if m is None:
         raise ValueError(f"无法识别的月份「{value}」(可写 2026-11、2026/11、2026年11月)")
-    return f"{value[:4]}-{int(m.group(2) or m.group(2)):02d}"
+    return f"{value[:4]}-{int(m.group(2) or m.group(3)):02d}"
 
 
 def _first_day(value: Any) -> date:
