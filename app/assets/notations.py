@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.assets.spec import FieldSpec, label_of
+from app.assets.spec import INT_MAX, FieldSpec, label_of
 from app.kit.values import DN_PATTERN, nominal_diameter, norm
 
 PRE_PARSERS: dict[str, Callable[[Any], Any]] = {"diameter_mm": nominal_diameter}
@@ -18,7 +18,7 @@ PRE_PARSERS: dict[str, Callable[[Any], Any]] = {"diameter_mm": nominal_diameter}
 JSON_SCHEMAS: dict[str, dict[str, Any]] = {
     "diameter_mm": {
         "anyOf": [
-            {"type": "integer", "minimum": 0},
+            {"type": "integer", "minimum": 0, "maximum": INT_MAX},
             {"type": "string", "pattern": DN_PATTERN, "examples": ["DN150"]},
         ],
         "description": "公称直径 DN(毫米):150、DN150、DN 150、150mm;"

@@ -25,6 +25,7 @@ from app.assets.spec import (
     enum_index,
     fields_for,
     is_required,
+    upper_bound,
 )
 from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, Money
 from app.kit.values import norm
@@ -69,11 +70,11 @@ def _annotation(spec: FieldSpec, category: str) -> Any:
         if spec.name in PRE_PARSERS:
             return Annotated[
                 int,
-                Field(ge=spec.minimum, le=spec.maximum),
+                Field(ge=spec.minimum, le=upper_bound(spec)),
                 BeforeValidator(PRE_PARSERS[spec.name]),
                 WithJsonSchema(JSON_SCHEMAS[spec.name]),
             ]
-        return Annotated[int, Field(ge=spec.minimum, le=spec.maximum)]
+        return Annotated[int, Field(ge=spec.minimum, le=upper_bound(spec))]
     if spec.kind == "decimal" and spec.unit == "万元":
         return Money
     if spec.kind == "decimal":

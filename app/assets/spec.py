@@ -482,6 +482,18 @@ CATEGORY_LABELS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 CATEGORY_REQUIRED: dict[str, tuple[str, ...]] = {"lpg_cylinder": ("manufactured_on",)}
 
 
+INT_MAX = 2**31 - 1
+"""The largest value of an INTEGER column on PostgreSQL."""
+
+
+def upper_bound(spec: FieldSpec) -> float | None:
+    """A field's largest value: its own maximum, else INT_MAX for an int (a larger one cannot be
+    stored and must be a 422, not a database error)."""
+    if spec.maximum is not None:
+        return spec.maximum
+    return INT_MAX if spec.kind == "int" else None
+
+
 def fields_for(category: str) -> list[FieldSpec]:
     """The spec's fields for one category, common fields first, in template order."""
     return [f for f in ALL_FIELDS if f.applies_to(category)]

@@ -20,6 +20,7 @@ from app.assets.spec import (
     choices_for,
     enum_index,
     label_of,
+    upper_bound,
 )
 from app.kit.labels import parse_amount
 from app.kit.values import (
@@ -130,8 +131,9 @@ def _number(spec: FieldSpec, value: Any, header_unit: str) -> Decimal:
         number = number * factor
     if spec.minimum is not None and number < Decimal(str(spec.minimum)):
         raise ValueError(f"应不小于 {spec.minimum:g}")
-    if spec.maximum is not None and number > Decimal(str(spec.maximum)):
-        raise ValueError(f"应不大于 {spec.maximum:g}")
+    maximum = upper_bound(spec)
+    if maximum is not None and number > Decimal(str(maximum)):
+        raise ValueError(f"应不大于 {Decimal(str(maximum)).normalize():f}")
     return number
 
 

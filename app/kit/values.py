@@ -163,7 +163,7 @@ def whole_number(number: Decimal, text: object) -> int:
 _DN = re.compile(r"^dn([0-9]+(?:\.[0-9]+)?)(?:mm|毫米)?$")
 _MM = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(?:mm|毫米)?$")
 _OUTSIDE = re.compile(r"^(?:[φø⌀∅]|de)[0-9]|[0-9][x×*][0-9]")
-DN_PATTERN = r"^\s*([Dd][Nn])?\s*[0-9]+(\.[0-9]+)?\s*(mm|MM|毫米)?\s*$"
+DN_PATTERN = r"^\s*([Dd][Nn])?\s*[0-9]{1,10}(\.0+)?\s*(mm|MM|毫米)?\s*$"
 """A nominal diameter as text, for the OpenAPI document: 150, DN150, dn150, DN 150, 150mm."""
 
 

@@ -149,8 +149,9 @@ def _value(rng: random.Random, spec: FieldSpec, category: str) -> Any:
     high = int(spec.maximum) if spec.maximum is not None else 10**6
     if spec.kind == "int":
         if spec.name == "diameter_mm":
-            return rng.choice([150, "150", *DIAMETERS_OK, *DIAMETERS_BAD])
-        return rng.choice([low, high, low - 1, high + 1, rng.randrange(low, high + 1)])
+            return rng.choice([150, "150", *DIAMETERS_OK, *DIAMETERS_BAD, "DN2147483648"])
+        big = [2**31 - 1, 2**31, 10**20] if spec.maximum is None else []
+        return rng.choice([low, high, low - 1, high + 1, rng.randrange(low, high + 1), *big])
     pool = ["0", "12.5", "1.23456", "-1", "9999999999.9999", "99999999999", "120.5000", "0.0001"]
     if spec.unit == "万元":
         pool += [*AMOUNTS_OK, *AMOUNTS_BAD]

@@ -4,6 +4,7 @@ naming what was written and what is accepted."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,8 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.assets.notations import refuse_ambiguous
 from app.assets.spec import FIELDS_BY_NAME
 from app.imports.convert import convert_cell, make_converter
-from app.kit.labels import month_text, parse_amount, parse_day
-from app.kit.values import nominal_diameter
+from app.kit.labels import (
+    AMOUNT_PATTERN,
+    DATE_PATTERN,
+    MONTH_PATTERN,
+    month_text,
+    parse_amount,
+    parse_day,
+)
+from app.kit.values import DN_PATTERN, nominal_diameter
 from tests.imports.conftest import run, sheet
 
 D = Decimal
@@ -242,3 +250,55 @@ def test_workbook_with_dn_sizes_steel_trade_names_and_cast_iron(
     assert {got[f"P-{i}"]["commissioned_on"] for i in range(1, 5)} == {"2005-03-01"}
     # 更新单价(元): a bare 80000 is in 元; a cell with its own unit keeps it
     assert [D(got[f"P-{i}"]["unit_cost"]) for i in (1, 2, 3)] == [D(8), D(8), D(15000)]
+
+
+# --- the OpenAPI document describes what is accepted ----------------------------------------
+
+AMOUNTS_WRITTEN = [
+    "8",
+    "8.5",
+    "8万元",
+    "8万",
+    "80000元",
+    "1.5亿元",
+    "8 万元",
+    "8,000元",
+    "8万元/台",
+]
+DATES_WRITTEN = [
+    "2026-11-30",
+    "2026/11/30",
+    "2026.11.30",
+    "2026-1-5",
+    "2026年11月30日",
+    "2026年11月",
+]
+DATES_WRITTEN += ["2026-11", "2026/2"]
+DIAMETERS_WRITTEN = ["DN150", "dn150", "DN 150", "150mm", "150 mm", "150毫米", "150", "150.0"]
+
+
+def test_patterns_take_every_accepted_notation() -> None:
+    assert all(re.match(AMOUNT_PATTERN, a) for a in AMOUNTS_WRITTEN)
+    assert all(re.match(DATE_PATTERN, d) for d in DATES_WRITTEN)
+    assert all(re.match(MONTH_PATTERN, m) for m in ["2026-11", "2026/3", "2026年3月"])
+    assert all(re.match(DN_PATTERN, d) for d in DIAMETERS_WRITTEN)
+    assert not any(re.match(DN_PATTERN, d) for d in ["Φ159", "φ159×6", "De110", "150米"])
+    assert not any(re.match(DATE_PATTERN, d) for d in ["2026", "2026-13", "2026-11-30T08:00"])
+
+
+def test_openapi_describes_the_notations(client: TestClient) -> None:
+    doc = client.get("/api/v1/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    pipe = schemas["GasPipeCreate"]["properties"]
+    diameter = pipe["diameter_mm"]["anyOf"][0]["anyOf"]
+    assert {s["type"] for s in diameter} == {"integer", "string"}
+    assert "DN150" in pipe["diameter_mm"]["description"]
+    cost = pipe["unit_cost"]
+    assert {s["type"] for s in cost["anyOf"]} == {"number", "string", "null"}
+    assert "80000元" in cost["description"]
+    assert pipe["commissioned_on"]["anyOf"][0]["pattern"] == DATE_PATTERN
+    due = {p["name"]: p for p in doc["paths"]["/api/v1/due"]["get"]["parameters"]}
+    assert due["due_by"]["schema"]["anyOf"][0]["pattern"] == DATE_PATTERN
+    assert "该月最后一天" in due["due_by"]["description"]
+    plan = schemas["PlanCreate"]["properties"]
+    assert "1.5亿元" in plan["budgets"]["description"]
