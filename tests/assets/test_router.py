@@ -322,11 +322,7 @@ class TestSurveyNotations:
         ("written", "code"),
         [
             ("镀锌钢管", "steel"),
-            ("焊接钢管", "steel"),
-            ("无缝钢管", "steel"),
             ("螺旋钢管", "steel"),
-            ("钢管", "steel"),
-            ("PE管", "pe"),
             ("PE100", "pe"),
             ("聚乙烯管", "pe"),
         ],

@@ -4,11 +4,13 @@ naming what was written and what is accepted."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -302,3 +304,10 @@ def test_openapi_describes_the_notations(client: TestClient) -> None:
     assert "该月最后一天" in due["due_by"]["description"]
     plan = schemas["PlanCreate"]["properties"]
     assert "1.5亿元" in plan["budgets"]["description"]
+
+
+def test_template_notes_explain_the_notations(client: TestClient) -> None:
+    resp = client.get("/api/v1/templates/survey.xlsx", params={"category": "gas_pipe"})
+    wb = openpyxl.load_workbook(io.BytesIO(resp.content))
+    notes = " ".join(str(c.value) for row in wb["填表说明"].iter_rows() for c in row if c.value)
+    assert "DN150" in notes and "φ159×6" in notes and "球墨铸铁" in notes and "80000元" in notes
