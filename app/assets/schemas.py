@@ -17,7 +17,7 @@ from pydantic import (
     create_model,
 )
 
-from app.assets.notations import JSON_SCHEMAS, PRE_PARSERS, refuse_ambiguous
+from app.assets.notations import AMBIGUOUS, JSON_SCHEMAS, PRE_PARSERS, refuse_ambiguous
 from app.assets.spec import (
     CATEGORIES,
     FieldSpec,
@@ -25,6 +25,7 @@ from app.assets.spec import (
     enum_index,
     fields_for,
     is_required,
+    labels_for,
     upper_bound,
 )
 from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, Money
@@ -82,8 +83,16 @@ def _annotation(spec: FieldSpec, category: str) -> Any:
     return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=spec.max_length)]
 
 
-def _description(spec: FieldSpec) -> str | None:
+def _description(spec: FieldSpec, category: str) -> str | None:
     """What a field's OpenAPI description says about the notations it takes."""
+    if spec.kind == "enum" and spec.name != "category":
+        words = "; ".join(
+            f"{code} " + "、".join(labels) for code, labels in labels_for(spec, category).items()
+        )
+        ambiguous = "、".join(AMBIGUOUS.get(spec.name, {}))
+        return f"{spec.label}:代码或中文写法({words})" + (
+            f";{ambiguous} 不明确,不收" if ambiguous else ""
+        )
     if spec.kind == "date":
         return f"{spec.label};{DATE_HELP}(只写年月为该月1日)"
     if spec.kind == "decimal" and spec.unit == "万元":
@@ -91,6 +100,12 @@ def _description(spec: FieldSpec) -> str | None:
     if spec.name in JSON_SCHEMAS:
         return f"{spec.label},{JSON_SCHEMAS[spec.name]['description']}"
     return None
+
+
+def _default(value: Any, description: str | None) -> Any:
+    """A field's default, with its description at field level (inside a `| None` union it would
+    describe only the non-null branch); no description leaves the type's own."""
+    return Field(value, description=description) if description else value
 
 
 class _AssetBase(BaseModel):
@@ -115,13 +130,13 @@ def _category_model(category: str) -> type[BaseModel]:
                     json_schema_extra={"pattern": REGION_CODE_OR_NAME},
                 ),
             ]
-        about = _description(spec)
+        text = _description(spec, category)
         if spec.name == "status":
-            fields[spec.name] = (ann, "in_service")
+            fields[spec.name] = (ann, _default("in_service", text))
         elif is_required(spec, category):
-            fields[spec.name] = (ann, Field(..., description=about))
+            fields[spec.name] = (ann, _default(..., text))
         else:
-            fields[spec.name] = (ann | None, Field(None, description=about))
+            fields[spec.name] = (ann | None, _default(None, text))
     name = "".join(p.title() for p in category.split("_")) + "Create"
     return create_model(name, __base__=_AssetBase, **fields)
 
