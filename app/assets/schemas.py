@@ -28,7 +28,7 @@ from app.assets.spec import (
     labels_for,
     upper_bound,
 )
-from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, Money
+from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, LedgerDay, Money
 from app.kit.values import norm
 
 
@@ -64,7 +64,7 @@ def _annotation(spec: FieldSpec, category: str) -> Any:
             BeforeValidator(partial(_enum_code, spec, category, enum_index(spec, category))),
         ]
     if spec.kind == "date":
-        return Day
+        return LedgerDay
     if spec.kind == "bool":
         return StrictBool
     if spec.kind == "int":

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from app.kit.values import norm, split_number
+from app.kit.values import MAX_YEAR, MIN_YEAR, norm, split_number
 
 Labels = Mapping[str, str | Iterable[str]]
 """Code → its Chinese label, or several labels (canonical first)."""
@@ -175,6 +175,13 @@ def month_text(value: Any) -> Any:
     return f"{value[:4]}-{int(m.group(2) or m.group(3)):02d}"
 
 
+def _ledger_day(value: Any) -> date:
+    day = parse_day(value)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"年份 {day.year} 超出范围 {MIN_YEAR}–{MAX_YEAR}")
+    return day
+
+
 def _first_day(value: Any) -> date:
     return parse_day(value)
 
@@ -189,12 +196,15 @@ _DATE_SCHEMA = WithJsonSchema(
 if TYPE_CHECKING:
     Day = date
     DayUpTo = date
+    LedgerDay = date
     MonthIn = str
 else:
     Day = Annotated[date, BeforeValidator(_first_day), _DATE_SCHEMA]
     """A date in DATE_PATTERN; a month alone is its first day."""
     DayUpTo = Annotated[date, BeforeValidator(_last_day), _DATE_SCHEMA]
     """An inclusive upper bound in DATE_PATTERN; a month alone is its last day."""
+    LedgerDay = Annotated[date, BeforeValidator(_ledger_day), _DATE_SCHEMA]
+    """A date of the ledger (commissioned, inspected…): a Day in 1900–2100, as the import takes."""
     MonthIn = Annotated[
         str,
         BeforeValidator(month_text),

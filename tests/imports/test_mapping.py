@@ -133,6 +133,8 @@ def _value(rng: random.Random, spec: FieldSpec, category: str) -> Any:
                 f"{d.year}/{d.month}",
                 "2005年2月30日",
                 "2005年13月",
+                "1890-01-01",
+                "2101年1月",
             ]
         )
     if spec.kind == "bool":
