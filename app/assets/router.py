@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
@@ -16,6 +15,7 @@ from app.assets.schemas import AssetCreate, AssetList, AssetRead
 from app.assets.spec import CATEGORIES
 from app.db import DbSession
 from app.errors import WRITE
+from app.kit.labels import DATE_HELP, Day
 from app.kit.params import Cursor, XlsxFile, id_path, limit_query
 from app.rules.status import flag_statuses
 
@@ -37,10 +37,12 @@ def asset_filters(
     region: RegionPrefix = None,
     status: StatusFilter = None,
     commissioned_after: Annotated[
-        date | None, Query(description="投入使用日期不早于(YYYY-MM-DD)")
+        Day | None,
+        Query(description=f"投入使用日期不早于;{DATE_HELP}(只写年月为该月1日)"),
     ] = None,
     commissioned_before: Annotated[
-        date | None, Query(description="投入使用日期早于(YYYY-MM-DD)")
+        Day | None,
+        Query(description=f"投入使用日期早于;{DATE_HELP}(只写年月为该月1日,即早于该月)"),
     ] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="在设备编号、名称、地址中查找的文字")

@@ -13,9 +13,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    WithJsonSchema,
     create_model,
 )
 
+from app.assets.notations import AMBIGUOUS, JSON_SCHEMAS, PRE_PARSERS, refuse_ambiguous
 from app.assets.spec import (
     CATEGORIES,
     FieldSpec,
@@ -23,33 +25,21 @@ from app.assets.spec import (
     enum_index,
     fields_for,
     is_required,
+    labels_for,
+    upper_bound,
 )
+from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, LedgerDay, Money
 from app.kit.values import norm
 
 
-def _iso_date(value: Any) -> Any:
-    """The API takes ISO dates only (YYYY-MM-DD); lenient parsing belongs to the import."""
-    if isinstance(value, datetime):
-        raise ValueError("expected a date (YYYY-MM-DD), not a timestamp")
-    if isinstance(value, date):
-        return value
+def _enum_code(spec: FieldSpec, category: str, index: dict[str, str], value: Any) -> Any:
+    """An enum value given by its label or a variant → its code; a word that could mean several
+    codes (铸铁) is refused naming them; anything else is left as is, for the Literal to refuse."""
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value) if len(value) == 10 else _bad_date()
-        except ValueError:
-            _bad_date()
-    _bad_date()
-
-
-def _bad_date() -> Any:
-    raise ValueError("expected an ISO date YYYY-MM-DD")
-
-
-def _enum_code(index: dict[str, str], value: Any) -> Any:
-    """An enum value given by its label or a variant → its code (anything else is left as is,
-    for the Literal to refuse)."""
-    if isinstance(value, str):
-        return index.get(norm(value), value)
+        code = index.get(norm(value))
+        if code is None:
+            refuse_ambiguous(spec, category, value)
+        return code or value
     return value
 
 
@@ -57,7 +47,8 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Day
+"""A date field of the API (the name predates the Chinese notations it now takes)."""
 REGION_CODE_OR_NAME = r"^(\d{6}|.*[一-鿿].*)$"
 """A region as the API takes it: a six-digit code, or a name in Chinese the service resolves."""
 
@@ -70,17 +61,51 @@ def _annotation(spec: FieldSpec, category: str) -> Any:
         # codes, or the labels and variants survey sheets use (合格, YSP-5), as the import takes
         return Annotated[
             Literal[choices_for(spec, category)],
-            BeforeValidator(partial(_enum_code, enum_index(spec, category))),
+            BeforeValidator(partial(_enum_code, spec, category, enum_index(spec, category))),
         ]
     if spec.kind == "date":
-        return IsoDate
+        return LedgerDay
     if spec.kind == "bool":
         return StrictBool
     if spec.kind == "int":
-        return Annotated[int, Field(ge=spec.minimum, le=spec.maximum)]
+        if spec.name in PRE_PARSERS:
+            return Annotated[
+                int,
+                Field(ge=spec.minimum, le=upper_bound(spec)),
+                BeforeValidator(PRE_PARSERS[spec.name]),
+                WithJsonSchema(JSON_SCHEMAS[spec.name]),
+            ]
+        return Annotated[int, Field(ge=spec.minimum, le=upper_bound(spec))]
+    if spec.kind == "decimal" and spec.unit == "万元":
+        return Money
     if spec.kind == "decimal":
         return Annotated[Decimal, Field(ge=spec.minimum, max_digits=14, decimal_places=4)]
     return Annotated[str, BeforeValidator(_strip), Field(min_length=1, max_length=spec.max_length)]
+
+
+def _description(spec: FieldSpec, category: str) -> str | None:
+    """What a field's OpenAPI description says about the notations it takes."""
+    if spec.kind == "enum" and spec.name != "category":
+        words = "; ".join(
+            f"{code} " + "、".join(labels) for code, labels in labels_for(spec, category).items()
+        )
+        ambiguous = "、".join(AMBIGUOUS.get(spec.name, {}))
+        return f"{spec.label}:代码或中文写法({words})" + (
+            f";{ambiguous} 不明确,不收" if ambiguous else ""
+        )
+    if spec.kind == "date":
+        return f"{spec.label};{DATE_HELP}(只写年月为该月1日)"
+    if spec.kind == "decimal" and spec.unit == "万元":
+        return f"{spec.label},{AMOUNT_HELP}"
+    if spec.name in JSON_SCHEMAS:
+        return f"{spec.label},{JSON_SCHEMAS[spec.name]['description']}"
+    return None
+
+
+def _default(value: Any, description: str | None) -> Any:
+    """A field's default, with its description at field level (inside a `| None` union it would
+    describe only the non-null branch); no description leaves the type's own."""
+    return Field(value, description=description) if description else value
 
 
 class _AssetBase(BaseModel):
@@ -105,12 +130,13 @@ def _category_model(category: str) -> type[BaseModel]:
                     json_schema_extra={"pattern": REGION_CODE_OR_NAME},
                 ),
             ]
+        text = _description(spec, category)
         if spec.name == "status":
-            fields[spec.name] = (ann, "in_service")
+            fields[spec.name] = (ann, _default("in_service", text))
         elif is_required(spec, category):
-            fields[spec.name] = (ann, ...)
+            fields[spec.name] = (ann, _default(..., text))
         else:
-            fields[spec.name] = (ann | None, None)
+            fields[spec.name] = (ann | None, _default(None, text))
     name = "".join(p.title() for p in category.split("_")) + "Create"
     return create_model(name, __base__=_AssetBase, **fields)
 

@@ -317,8 +317,19 @@ CATEGORY_FIELDS: list[FieldSpec] = [
         choices={
             "grey_cast_iron": ("灰口铸铁", "灰铸铁"),
             "ductile_iron": ("球墨铸铁", "球铁"),
-            "steel": ("钢", "钢管", "钢质"),
-            "pe": ("聚乙烯", "PE", "PE管"),
+            "steel": (
+                "钢",
+                "钢管",
+                "钢质",
+                "镀锌钢管",
+                "镀锌管",
+                "焊接钢管",
+                "无缝钢管",
+                "螺旋钢管",
+                "螺旋焊管",
+                "直缝钢管",
+            ),
+            "pe": ("聚乙烯", "PE", "PE管", "聚乙烯管", "PE100", "PE80", "PE100管", "PE80管"),
             "other": ("其他",),
         },
         aliases=("管道材质", "材质"),
@@ -469,6 +480,18 @@ CATEGORY_LABELS: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
 }
 """Fields whose labels differ by category: the labels each category accepts and writes."""
 CATEGORY_REQUIRED: dict[str, tuple[str, ...]] = {"lpg_cylinder": ("manufactured_on",)}
+
+
+INT_MAX = 2**31 - 1
+"""The largest value of an INTEGER column on PostgreSQL."""
+
+
+def upper_bound(spec: FieldSpec) -> float | None:
+    """A field's largest value: its own maximum, else INT_MAX for an int (a larger one cannot be
+    stored and must be a 422, not a database error)."""
+    if spec.maximum is not None:
+        return spec.maximum
+    return INT_MAX if spec.kind == "int" else None
 
 
 def fields_for(category: str) -> list[FieldSpec]:

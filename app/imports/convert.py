@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from app.assets.notations import PRE_PARSERS, refuse_ambiguous
 from app.assets.spec import (
     CATEGORIES,
     CATEGORY_VARIANTS,
@@ -19,7 +20,9 @@ from app.assets.spec import (
     choices_for,
     enum_index,
     label_of,
+    upper_bound,
 )
+from app.kit.labels import parse_amount
 from app.kit.values import (
     cell_text,
     is_blank,
@@ -86,6 +89,8 @@ def make_converter(spec: FieldSpec, category: str, header_unit: str = "") -> Con
         return _enum(spec, category)
     if spec.kind == "int":
         return _int(spec, header_unit)
+    if spec.unit == "万元":
+        return _amount(header_unit)
     return _decimal(spec, header_unit)
 
 
@@ -107,6 +112,7 @@ def _enum(spec: FieldSpec, category: str) -> Converter:
     def convert(value: Any) -> str:
         code = index.get(norm(cell_text(value)))
         if code is None:
+            refuse_ambiguous(spec, category, cell_text(value))
             raise ValueError(f"无效的{spec.label}: {cell_text(value)}(可选: {shown})")
         return code
 
@@ -125,17 +131,21 @@ def _number(spec: FieldSpec, value: Any, header_unit: str) -> Decimal:
         number = number * factor
     if spec.minimum is not None and number < Decimal(str(spec.minimum)):
         raise ValueError(f"应不小于 {spec.minimum:g}")
-    if spec.maximum is not None and number > Decimal(str(spec.maximum)):
-        raise ValueError(f"应不大于 {spec.maximum:g}")
+    maximum = upper_bound(spec)
+    if maximum is not None and number > Decimal(str(maximum)):
+        raise ValueError(f"应不大于 {Decimal(str(maximum)).normalize():f}")
     return number
 
 
 def _int(spec: FieldSpec, header_unit: str) -> Converter:
     prefixes = NUMERAL_PREFIXES.get(spec.name)
+    notation = PRE_PARSERS.get(spec.name)
 
     def convert(value: Any) -> int:
         if prefixes is not None:
             value = parse_numeral(value, prefixes)
+        if notation is not None:
+            value = notation(value)
         number = _number(spec, value, header_unit)
         return whole_number(number, value)
 
@@ -147,6 +157,19 @@ def _decimal(spec: FieldSpec, header_unit: str) -> Converter:
         number = _number(spec, value, header_unit)
         if header_unit == "mw" or "mw" in norm(str(value)):
             number = number.quantize(Decimal(1).scaleb(-DECIMAL_PLACES))
+        return check_digits(number)
+
+    return convert
+
+
+def _amount(header_unit: str) -> Converter:
+    """A money cell → 万元: 8, '8万元', '80000元', '1.5亿元'; a bare number is in the header's
+    unit (单价(元)), else 万元."""
+
+    def convert(value: Any) -> Decimal:
+        number = parse_amount(value, header_unit or "万元")
+        if number < 0:
+            raise ValueError("应不小于 0")
         return check_digits(number)
 
     return convert

@@ -158,6 +158,36 @@ def whole_number(number: Decimal, text: object) -> int:
     return int(number)
 
 
+# --- pipe sizes ----------------------------------------------------------------------------
+
+_DN = re.compile(r"^dn([0-9]+(?:\.[0-9]+)?)(?:mm|毫米)?$")
+_MM = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(?:mm|毫米)?$")
+_OUTSIDE = re.compile(r"^(?:[φø⌀∅]|de)[0-9]|[0-9][x×*][0-9]")
+DN_PATTERN = r"^\s*([Dd][Nn])?\s*[0-9]{1,10}(\.0+)?\s*(mm|MM|毫米)?\s*$"
+"""A nominal diameter as text, for the OpenAPI document: 150, DN150, dn150, DN 150, 150mm."""
+
+
+def nominal_diameter(value: Cell) -> Cell:
+    """A nominal diameter (公称直径 DN) written as text → whole millimetres: DN150, dn150,
+    DN 150, 150mm, 150毫米 → 150 (numbers are left to the caller).
+
+    Φ159, φ159×6 and De110 give an outside diameter (and wall), not DN: no rule turns one into
+    the other without the pipe's standard (Φ159 steel is DN150, De160 PE is about DN150), so they
+    are refused with a message saying so."""
+    if not isinstance(value, str):
+        return value
+    key = norm(value)
+    m = _DN.match(key) or _MM.match(key)
+    if m:
+        return whole_number(Decimal(m.group(1)), value.strip())
+    if _OUTSIDE.search(key):
+        raise ValueError(
+            f"「{value.strip()}」是外径(×壁厚)的写法,本栏填公称直径 DN(毫米),"
+            "如 DN150;请按管材规格换算成 DN 后填写"
+        )
+    raise ValueError(f"无法识别的管径「{value.strip()}」(可写 150、DN150、150mm)")
+
+
 # --- booleans and numerals -----------------------------------------------------------------
 
 TRUE_WORDS = frozenset({"是", "有", "y", "yes", "1", "true", "√", "✓", "✔", "对", "符合", "已"})

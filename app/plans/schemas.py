@@ -8,14 +8,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.assets.schemas import IsoDate
+from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, MonthIn
+from app.kit.labels import Money as Amount
 
 Category = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
 ]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Money = Amount
+"""An amount in 万元; text may carry its unit (8万元, 80000元, 1.5亿元): AMOUNT_HELP."""
+Month = MonthIn
+MONTH_HELP = "年月:2026-11、2026/11、2026年11月"
 YearBudgetIn = Money | dict[str, Money]
+ON_HELP = f"{DATE_HELP}(只写年月为该月1日)"
 
 
 class _In(BaseModel):
@@ -34,23 +38,25 @@ class PlanCreate(_In):
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     first_year: Annotated[int, Field(ge=2020, le=2100)]
     last_year: Annotated[int, Field(ge=2020, le=2100)]
-    budgets: dict[str, YearBudgetIn] | None = None
+    budgets: dict[str, YearBudgetIn] | None = Field(
+        None, description=f"每年预算(或每年各类别预算),{AMOUNT_HELP}"
+    )
     categories: Annotated[list[Category], Field(min_length=1)] | None = None
     include_encouraged: bool = False
     include_advisory: bool = True
     """False: leave out flags resting on another province's text (advisory, 参考)."""
-    unit_costs: dict[str, Money] | None = None
+    unit_costs: dict[str, Money] | None = Field(None, description=f"单价,{AMOUNT_HELP}")
     """Price overrides, keyed 'category', 'category.variant' (e.g. 'gas_pipe.riser') or
     'category.assessment' (the price of an assessment)."""
-    as_of: IsoDate | None = None
+    as_of: Day | None = Field(None, description=f"评估基准日,默认今天;{ON_HELP}")
 
 
 class LinePatch(_In):
     """Changes to one line of a draft (an approved plan gets a new draft version first)."""
 
     year: int | None = None
-    unit_cost: Money | None = None
-    amount: Money | None = None
+    unit_cost: Money | None = Field(None, description=f"单价,{AMOUNT_HELP}")
+    amount: Money | None = Field(None, description=f"金额,{AMOUNT_HELP}")
     project_id: int | None = None
     funding_source: Annotated[str, Field(max_length=32)] | None = None
 
@@ -62,16 +68,16 @@ class ProjectPatch(_In):
     implementation_subject: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     responsible_unit: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     funding_source: Annotated[str, Field(max_length=32)] | None = None
-    start_month: Month | None = None
-    finish_month: Month | None = None
+    start_month: Month | None = Field(None, description=f"开工{MONTH_HELP}")
+    finish_month: Month | None = Field(None, description=f"完工{MONTH_HELP}")
 
 
 class RenewalCreate(_In):
     """Body of POST /assets/{id}/renewal: the asset was renewed or retired."""
 
     status: Literal["renewed", "retired"]
-    renewed_on: IsoDate
-    cost: Money | None = None
+    renewed_on: Day = Field(description=f"更新或报废日期;{ON_HELP}")
+    cost: Money | None = Field(None, description=f"实际费用,{AMOUNT_HELP}")
     """Actual cost in 万元, written to the plan lines of the asset."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -16,7 +15,7 @@ from app.assets.spec import CATEGORIES
 from app.db import DbSession
 from app.errors import NotFound
 from app.kit.dates import today
-from app.kit.labels import to_code, words
+from app.kit.labels import DATE_HELP, Day, DayUpTo, to_code, words
 from app.kit.params import XLSX, Cursor, limit_query
 from app.kit.sheets import attachment, download, file_stem
 from app.regions.queries import full_region_names, narrowest, region_label
@@ -28,7 +27,10 @@ router = APIRouter(tags=["rules"])
 Level = Literal["mandatory", "assess", "encouraged"]
 LEVELS = {k: v for k, v in export.LEVEL_LABELS.items() if k in Level.__args__}  # type: ignore[attr-defined]
 RegionParam = RegionPrefix
-AsOf = Annotated[date | None, Query(description="评估基准日(YYYY-MM-DD),默认今天(北京时间)")]
+AsOf = Annotated[
+    Day | None,
+    Query(description=f"评估基准日,默认今天(北京时间);{DATE_HELP}(只写年月为该月1日)"),
+]
 if TYPE_CHECKING:
     LevelWord = str
 else:
@@ -111,7 +113,10 @@ def due_filters(
             "(代码或中文;默认 mandatory 与 assess)"
         ),
     ] = None,
-    due_by: Annotated[date | None, Query(description="截止日期不晚于(YYYY-MM-DD)")] = None,
+    due_by: Annotated[
+        DayUpTo | None,
+        Query(description=f"截止日期不晚于;{DATE_HELP}(只写年月为该月最后一天)"),
+    ] = None,
     as_of: AsOf = None,
     overdue: Annotated[bool, Query(description="true:只列已逾期的设备")] = False,
     rule: Annotated[

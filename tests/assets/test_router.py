@@ -84,11 +84,29 @@ class TestCreate:
         assert any(e["field"].endswith("manufactured_on") for e in resp.json()["errors"])
 
     @pytest.mark.parametrize(
-        "value", ["2005", "2005-3-1", "2005/03/01", "2005-03-01T00:00:00", 20050301]
+        "value",
+        ["2005", "2005-03-01T00:00:00", 20050301, "2005-02-30", "2005年13月", "03/01/2005"],
     )
-    def test_api_takes_iso_dates_only(self, client: TestClient, value: object) -> None:
+    def test_api_refuses_dates_it_cannot_read(self, client: TestClient, value: object) -> None:
         resp = client.post(API, json=payload("elevator", commissioned_on=value))
         assert resp.status_code == 422, value
+
+    @pytest.mark.parametrize(
+        ("value", "stored"),
+        [
+            ("2005-03-01", "2005-03-01"),
+            ("2005-3-1", "2005-03-01"),
+            ("2005/03/31", "2005-03-31"),
+            ("2005年3月31日", "2005-03-31"),
+            ("2005年3月", "2005-03-01"),
+            ("2005-03", "2005-03-01"),
+        ],
+    )
+    def test_api_takes_chinese_and_month_dates(
+        self, client: TestClient, value: str, stored: str
+    ) -> None:
+        asset = create(client, "elevator", commissioned_on=value)
+        assert asset["commissioned_on"] == stored
 
     def test_unknown_region_is_422(self, client: TestClient) -> None:
         resp = client.post(API, json=payload("elevator", region_code="419999"))
@@ -280,3 +298,88 @@ def test_flag_status_follows_the_stored_flags(client: TestClient) -> None:
     patched = client.patch(f"{API}/{grey['id']}", json={"material": "pe"}).json()
     assert patched["flag_status"] == client.get(f"{API}/{grey['id']}/flags").json()["status"]
     assert patched["flag_status"] != "mandatory"
+
+
+class TestSurveyNotations:
+    """The API takes the notations survey sheets use, as the import does (test_mapping)."""
+
+    @pytest.mark.parametrize(
+        ("written", "mm"),
+        [("DN150", 150), ("dn150", 150), ("DN 150", 150), ("150mm", 150), ("150", 150), (150, 150)],
+    )
+    def test_nominal_diameter(self, client: TestClient, written: object, mm: int) -> None:
+        assert create(client, "gas_pipe", diameter_mm=written)["diameter_mm"] == mm
+
+    @pytest.mark.parametrize("written", ["Φ159", "φ159×6", "De110"])
+    def test_outside_diameter_is_refused_saying_why(self, client: TestClient, written: str) -> None:
+        resp = client.post(API, json=payload("gas_pipe", diameter_mm=written))
+        assert resp.status_code == 422
+        error = resp.json()["errors"][0]
+        assert error["field"].endswith("diameter_mm")
+        assert written in error["msg"] and "外径" in error["msg"] and "DN" in error["msg"]
+
+    @pytest.mark.parametrize(
+        ("written", "code"),
+        [
+            ("镀锌钢管", "steel"),
+            ("螺旋钢管", "steel"),
+            ("PE100", "pe"),
+            ("聚乙烯管", "pe"),
+        ],
+    )
+    def test_pipe_materials(self, client: TestClient, written: str, code: str) -> None:
+        assert create(client, "gas_pipe", material=written)["material"] == code
+
+    @pytest.mark.parametrize("written", ["铸铁", "铸铁管"])
+    def test_cast_iron_must_say_which(self, client: TestClient, written: str) -> None:
+        resp = client.post(API, json=payload("gas_pipe", material=written))
+        assert resp.status_code == 422
+        msg = resp.json()["errors"][0]["msg"]
+        assert written in msg and "灰口铸铁" in msg and "球墨铸铁" in msg
+
+    @pytest.mark.parametrize(
+        ("written", "wan"),
+        [
+            ("8万元", "8"),
+            ("8万", "8"),
+            ("80000元", "8"),
+            ("1.5亿元", "15000"),
+            ("8", "8"),
+            (8, "8"),
+        ],
+    )
+    def test_unit_cost_in_wan(self, client: TestClient, written: object, wan: str) -> None:
+        asset = create(client, "elevator", unit_cost=written)
+        assert Decimal(asset["unit_cost"]) == Decimal(wan)
+
+    @pytest.mark.parametrize("written", ["8块", "-8万元", "0.5元", "万元"])
+    def test_bad_amounts_are_refused(self, client: TestClient, written: str) -> None:
+        resp = client.post(API, json=payload("elevator", unit_cost=written))
+        assert resp.status_code == 422, written
+        assert resp.json()["errors"][0]["field"].endswith("unit_cost")
+
+    def test_patch_takes_the_same_notations(self, client: TestClient) -> None:
+        pipe = create(client, "gas_pipe")
+        resp = client.patch(
+            f"{API}/{pipe['id']}",
+            json={"diameter_mm": "DN200", "material": "无缝钢管", "assessed_on": "2025年6月"},
+        )
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        assert (body["diameter_mm"], body["material"], body["assessed_on"]) == (
+            200,
+            "steel",
+            "2025-06-01",
+        )
+        bad = client.patch(f"{API}/{pipe['id']}", json={"material": "铸铁"})
+        assert bad.status_code == 422 and "球墨铸铁" in bad.json()["errors"][0]["msg"]
+
+    def test_list_filters_take_chinese_dates(self, client: TestClient) -> None:
+        old = create(client, "elevator", commissioned_on="2001-06-15")
+        new = create(client, "elevator", commissioned_on="2001-07-01")
+        got = client.get(API, params={"commissioned_before": "2001年7月", "limit": 500}).json()
+        ids = {a["id"] for a in got["items"]}
+        assert old["id"] in ids and new["id"] not in ids
+        bad = client.get(API, params={"commissioned_after": "2001年13月"})
+        assert bad.status_code == 422
+        assert "2001年13月" in bad.json()["errors"][0]["msg"]

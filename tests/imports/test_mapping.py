@@ -121,7 +121,22 @@ def _value(rng: random.Random, spec: FieldSpec, category: str) -> Any:
         )
     if spec.kind == "date":
         d = date(1990, 1, 1) + timedelta(days=rng.randrange(15000))
-        return rng.choice([d.isoformat(), d.isoformat(), "2005-02-30"])
+        return rng.choice(
+            [
+                d.isoformat(),
+                d.isoformat(),
+                "2005-02-30",
+                f"{d.year}年{d.month}月{d.day}日",
+                f"{d.year}年{d.month}月",
+                f"{d.year}-{d.month:02d}",
+                f"{d.year}/{d.month}/{d.day}",
+                f"{d.year}/{d.month}",
+                "2005年2月30日",
+                "2005年13月",
+                "1890-01-01",
+                "2101年1月",
+            ]
+        )
     if spec.kind == "bool":
         return rng.choice([True, False])
     if spec.kind == "enum":
@@ -129,14 +144,27 @@ def _value(rng: random.Random, spec: FieldSpec, category: str) -> Any:
             return category
         labels = [w for words in labels_for(spec, category).values() for w in words]
         pool = [*choices_for(spec, category), *spec.choices, *labels, "bogus"]
+        if spec.name == "material":
+            pool += ["铸铁", "铸铁管", " 镀锌钢管 ", "pe100", "ＰＥ管"]
         return rng.choice(pool)
     low = int(spec.minimum or 0)
     high = int(spec.maximum) if spec.maximum is not None else 10**6
     if spec.kind == "int":
-        return rng.choice([low, high, low - 1, high + 1, rng.randrange(low, high + 1)])
-    return rng.choice(
-        ["0", "12.5", "1.23456", "-1", "9999999999.9999", "99999999999", "120.5000", "0.0001"]
-    )
+        if spec.name == "diameter_mm":
+            return rng.choice([150, "150", *DIAMETERS_OK, *DIAMETERS_BAD, "DN2147483648"])
+        big = [2**31 - 1, 2**31, 10**20] if spec.maximum is None else []
+        return rng.choice([low, high, low - 1, high + 1, rng.randrange(low, high + 1), *big])
+    pool = ["0", "12.5", "1.23456", "-1", "9999999999.9999", "99999999999", "120.5000", "0.0001"]
+    if spec.unit == "万元":
+        pool += [*AMOUNTS_OK, *AMOUNTS_BAD]
+    return rng.choice(pool)
+
+
+DIAMETERS_OK = ["DN150", "dn150", "DN 150", "150mm", "150毫米", "DN150mm", 150.0, "DN0"]
+DIAMETERS_BAD = ["Φ159", "φ159×6", "De110", "DN150.5", "150米", "DN", "159x6", -1, 150.5]
+AMOUNTS_OK = ["8万元", "8万", "80000元", "1.5亿元", "0.5亿", "1元", "8.", 8, 0.5, "8 万元"]
+AMOUNTS_OK += ["8,000元", "8万元/台"]
+AMOUNTS_BAD = ["0.5元", "8块", "-8万元", "1e3", "万元", "8万万", "x", -8]
 
 
 def _fast(category: str, row: dict[str, Any]) -> dict[str, Any] | None:

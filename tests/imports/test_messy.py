@@ -43,7 +43,7 @@ def messy_gas_workbook() -> openpyxl.Workbook:
         ]
     )
     rows = [
-        [1, "P-001", "410102", "灰铸铁", "1,200米", "2005", "中压", "√", "DN100", ""],
+        [1, "P-001", "410102", "灰铸铁", "1,200米", "2005", "中压", "√", "φ108×4", ""],
         [2, "P-002", 410102, "灰口铸铁", 350, "2005-03", "低压", "×", 100, "无"],
         [3, " P-003 ", "410102", "球墨铸铁", "0.5km", "2005年3月", "次高压", "否", 200, ""],
         [4, "P-004", "410102", "钢", 12.5, "2005.3.1", "高压", "是", 50, ""],
@@ -64,7 +64,7 @@ def test_messy_layout_imports_every_data_row(client: TestClient, db: sessionmake
     body = run(client, db, messy_gas_workbook(), dry_run=False)
     assert body["status"] == "committed", body
     counts = body["counts"]
-    assert counts["rejected"] == 1  # DN100 is not a number
+    assert counts["rejected"] == 1  # φ108×4 is an outside diameter, not DN
     assert counts["created"] == 7
     assert counts["skipped"] == 3  # blank row, 填表人 row, 注 row
     assert body["errors"][0] == {
@@ -72,7 +72,7 @@ def test_messy_layout_imports_every_data_row(client: TestClient, db: sessionmake
         "row": 5,
         "column": "管径(mm)",
         "field": "diameter_mm",
-        "value": "DN100",
+        "value": "φ108×4",
         "message": body["errors"][0]["message"],
     }
     assert any("序号" in w and "备注" in w for w in body["warnings"])

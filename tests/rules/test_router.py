@@ -188,6 +188,30 @@ class TestDueList:
         item = next(i for i in _due(client, due_by="2029-12-31") if i["asset_code"] == code)
         assert item["due_on"] == "2029-06-01"
 
+    @pytest.mark.parametrize(
+        ("due_by", "listed"),
+        [
+            ("2029年6月", True),  # a month as an upper bound: by its last day
+            ("2029-06", True),
+            ("2029/6/1", True),
+            ("2029年6月1日", True),
+            ("2029年5月31日", False),
+            ("2029年5月", False),
+        ],
+    )
+    def test_due_by_in_chinese(
+        self, client: TestClient, ledger: dict[str, Any], due_by: str, listed: bool
+    ) -> None:
+        code = ledger["steel_young"]["asset_code"]  # due 2029-06-01
+        assert (code in _codes(_due(client, due_by=due_by, as_of="2026年11月29日"))) is listed
+
+    def test_as_of_month_is_its_first_day(self, client: TestClient, ledger: dict[str, Any]) -> None:
+        asset = ledger["grey_ha"]["id"]
+        got = client.get(f"/api/v1/assets/{asset}/flags", params={"as_of": "2026年11月"})
+        assert got.status_code == 200 and got.json()["as_of"] == "2026-11-01"
+        bad = client.get("/api/v1/due", params={"due_by": "2029年13月"})
+        assert bad.status_code == 422 and "2029年13月" in bad.json()["errors"][0]["msg"]
+
     def test_encouraged_on_request(self, client: TestClient) -> None:
         e = create(
             client,
