@@ -35,6 +35,8 @@ from app.rules import service as rules_service
 PREVIEW_ROWS = 50
 """Rows kept per action (create/update/unchanged) as a preview; rejected rows are all kept."""
 ERRORS_SHOWN = 20
+MAX_CELL_CHARS = 32_767
+"""Excel's limit of characters in a cell: a rejected row's longer cells are stored cut to it."""
 
 
 @dataclass
@@ -398,7 +400,11 @@ def plain(value: Any) -> Any:
 
 def jsonable(value: Any) -> Any:
     """A raw cell as JSON that keeps dates apart from text: {"date": "2005-03-01"}."""
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        # Excel holds at most 32,767 characters in a cell; a longer text (a hostile file's, of
+        # megabytes) is kept cut to that, as the error workbook could not hold more
+        return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS]
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         # JSON has no NaN or Infinity (PostgreSQL refuses them): an overflowing number such as

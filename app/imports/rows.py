@@ -377,6 +377,14 @@ class RowMapper:
             "column": header,
             "col": col,
             "field": name,
-            "value": "" if raw is None else cell_text(raw),
+            "value": "" if raw is None else _shown(cell_text(raw)),
             "message": message,
         }
+
+
+VALUE_SHOWN = 200
+"""Characters of a bad cell quoted in its error (the row's cells are kept whole)."""
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= VALUE_SHOWN else text[: VALUE_SHOWN - 1] + "…"

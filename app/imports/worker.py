@@ -301,12 +301,12 @@ def start_import_worker(factory: sessionmaker[Session], settings: Settings) -> W
 def first_errors(session: Session, batch_id: int) -> list[dict[str, object]]:
     """The first rejected rows' errors, flattened, for the batch summary."""
     rows = session.scalars(
-        select(ImportRow)
+        select(ImportRow.errors)
         .where(ImportRow.batch_id == batch_id, ImportRow.action == "reject")
         .order_by(ImportRow.id)
         .limit(ERRORS_SHOWN)
     )
     out: list[dict[str, object]] = []
-    for row in rows:
-        out.extend({k: v for k, v in e.items() if k != "col"} for e in row.errors or [])
+    for errors in rows:
+        out.extend({k: v for k, v in e.items() if k != "col"} for e in errors or [])
     return out[:ERRORS_SHOWN]

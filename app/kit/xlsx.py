@@ -70,6 +70,9 @@ _DAMAGE = (
 )
 """What zipfile and ElementTree raise on a damaged file or part."""
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+HEAD_BYTES = 65536
+"""How much of a part is checked for a DTD (the prolog must end within it)."""
 
 
 @contextmanager
@@ -97,22 +100,88 @@ def readable(what: str = "") -> Iterator[None]:
 
 
 def _no_dtd(data: bytes, part: str) -> None:
-    """xlsx parts never carry a DTD; one means entity expansion or external entities."""
-    if _DTD.search(data[:65536]):
+    """xlsx parts never carry a DTD; one means entity expansion or external entities.
+
+    A DTD stands in the prolog, before the root element, and comments or processing instructions
+    may precede it: a prolog that runs past the first HEAD_BYTES (where a DTD could hide from this
+    check) is refused as well; no writer puts that much before the root."""
+    head = data[:HEAD_BYTES]
+    if _DTD.search(head):
         raise Invalid(
             f"部件 {part} 含有 DTD/实体声明(DOCTYPE/ENTITY),xlsx 文件不应包含;已拒绝",
             reason="dtd",
         )
+    if len(data) < HEAD_BYTES:
+        return
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while (found := _PROLOG_ITEM.match(head, pos)) is not None:
+        pos = found.end()
+    rest = head[pos:].lstrip()
+    if not rest or rest.startswith((b"<!", b"<?")):
+        raise Invalid(
+            f"部件 {part} 的根元素之前有超过 {HEAD_BYTES // 1024} KB 的注释或处理指令"
+            "(其后可能藏有 DTD/实体声明),xlsx 文件不应如此;已拒绝",
+            reason="dtd",
+        )
+
+
+def read_part(zf: zipfile.ZipFile, part: str) -> bytes:
+    """A part, inflated block by block and refused (zip_bomb) when it inflates to more than its
+    headers declare.
+
+    zipfile's own read() of a whole part inflated up to 2 GB in one call before cutting the result
+    to the declared size, and never noticed the rest: a part of 3 MB of deflate declared as 0.5 MB
+    (with the CRC of its first 0.5 MB) took the upload check 2.2 GB."""
+    info = zf.getinfo(part)
+    if info.compress_type != zipfile.ZIP_DEFLATED or not isinstance(zf.filename, str):
+        blocks = []
+        with zf.open(part) as fh:
+            while block := fh.read(_BLOCK):
+                blocks.append(block)
+        return b"".join(blocks)
+    with open(zf.filename, "rb") as raw:
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        if len(local) < 30 or local[:4] != ZIP_MAGIC:
+            raise zipfile.BadZipFile(f"bad local header of {part}")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        raw.seek(info.header_offset + 30 + name_len + extra_len)
+        inflate = zlib.decompressobj(-15)
+        out: list[bytes] = []
+        size = crc = 0
+        left = info.compress_size
+        pending = b""
+        while not inflate.eof:
+            if not pending:
+                if left <= 0:
+                    break
+                pending = raw.read(min(left, _BLOCK))
+                if not pending:
+                    break
+                left -= len(pending)
+            block = inflate.decompress(pending, _BLOCK)
+            pending = inflate.unconsumed_tail
+            size += len(block)
+            if size > info.file_size:
+                raise Invalid(
+                    f"部件 {part} 解压后超过其声明的大小 {info.file_size:,} 字节(zip 炸弹?);已拒绝",
+                    reason="zip_bomb",
+                )
+            crc = zlib.crc32(block, crc)
+            out.append(block)
+    if size != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"{part}: size or CRC does not match its headers")
+    return b"".join(out)
 
 
 def _head(fh: Any) -> bytes:
     """The first bytes of an open part, without consuming them (a ZipExtFile's peek)."""
-    return bytes(fh.peek(65536)[:65536])
+    return bytes(fh.peek(HEAD_BYTES)[:HEAD_BYTES])
 
 
 def _xml(zf: zipfile.ZipFile, part: str) -> ET.Element:
     with readable(part):
-        data = zf.read(part)
+        data = read_part(zf, part)
         _no_dtd(data, part)
         return ET.fromstring(data)
 
@@ -141,7 +210,9 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
     if not head:
         raise Invalid("the file is empty")
     if head == OLE2_MAGIC:
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in path.read_bytes()[: 1 << 20]:
+        with path.open("rb") as fh:
+            start = fh.read(1 << 20)
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in start:
             raise Invalid(
                 "the workbook is encrypted (password-protected); save it without a password",
                 reason="encrypted",
@@ -171,7 +242,7 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
             # not halfway through the import
             if i.file_size <= SCAN_AT_UPLOAD and not _is_worksheet(i.filename):
                 with readable(i.filename):
-                    data = zf.read(i.filename)
+                    data = read_part(zf, i.filename)
                 if i.filename.endswith((".xml", ".rels")):
                     _no_dtd(data, i.filename)
         if max_read_mb:
@@ -274,7 +345,7 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
     """The real extent of a sheet: every cell reference in its XML, streamed in blocks."""
     shape = Shape(xml_bytes=zf.getinfo(part).file_size)
     with readable(part), zf.open(part) as fh:
-        head = fh.read(65536)
+        head = fh.read(HEAD_BYTES)
         _no_dtd(head, part)
         tail = head
         while True:
@@ -436,7 +507,9 @@ def _shared_strings(zf: zipfile.ZipFile, upto: int) -> dict[int, str]:
                 continue
             parts = [t.text or "" for t in elem.findall(f"{NS}t")]
             parts += [t.text or "" for t in elem.findall(f"{NS}r/{NS}t")]
-            out[index] = "".join(parts)
+            # only the first rows' headers and values are looked at: a text is cut to Excel's
+            # limit of a cell (a hostile table may hold strings of megabytes)
+            out[index] = "".join(parts)[:32_767]
             elem.clear()
             index += 1
             if index > upto:
@@ -519,6 +592,8 @@ _ODD_REF = re.compile(rb' r="([A-Za-z](?:[A-Za-z]+\d*|\d{7,}))"')
 PIECEWISE_BYTES = 64 << 20
 """Sheet XML (uncompressed) above which a sheet is read in pieces."""
 _BLOCK = 1 << 22
+HEAD_LIMIT = 64 << 20
+"""Most XML a worksheet may have before its sheetData (column and view settings)."""
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData(?:\s[^>]*)?(/?)>")
 _MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
 _ROW_NUMBER = re.compile(rb'[^>]*?\sr="(\d+)"')
@@ -556,7 +631,7 @@ class PiecewiseSheet:
         self._loaded: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self.uncached: Uncached = {}
-        self._tail = b""
+        self._merges: list[tuple[bytes, bytes, bytes, bytes]] = []
         self._last_row = -1
         splitter = threading.Thread(
             target=self._split, args=(path, part, rows_per_piece), daemon=True
@@ -571,7 +646,7 @@ class PiecewiseSheet:
                 raise self._error
         self.merged = [
             ((int(r0) - 1, _col_index(c0.decode())), (int(r1) - 1, _col_index(c1.decode())))
-            for c0, r0, c1, r1 in _MERGE_REF.findall(self._tail)
+            for c0, r0, c1, r1 in self._merges
         ]
         self.total_rows = self._last_row + 1
         self.load_seconds = time.perf_counter() - started
@@ -590,7 +665,7 @@ class PiecewiseSheet:
     def _cut(self, path: Path, part: str, rows_per_piece: int) -> None:
         with zipfile.ZipFile(path) as zf:
             common = {
-                i.filename: zf.read(i.filename)
+                i.filename: read_part(zf, i.filename)
                 for i in zf.infolist()
                 if i.filename != part and not _is_worksheet(i.filename)
             }
@@ -598,13 +673,13 @@ class PiecewiseSheet:
                 buf = b""
                 while (found := _SHEET_DATA.search(buf)) is None:
                     block = fh.read(_BLOCK)
-                    if not block:
+                    if not block or len(buf) > HEAD_LIMIT:
                         raise Invalid(f"worksheet {self.name} has no sheetData", sheet=self.name)
                     buf += block
                 prefix, empty = found.group(1), found.group(2)
                 head, buf = buf[: found.end()], buf[found.end() :]
                 if empty:
-                    self._tail = buf + fh.read()
+                    self._read_tail(fh, buf)
                     return
                 _no_dtd(head, part)
                 cutter = _Cutter(self, common, part, head, prefix, rows_per_piece)
@@ -613,6 +688,20 @@ class PiecewiseSheet:
                 finally:
                     cutter.abandon()
                 self._last_row = cutter.last_row
+
+    def _read_tail(self, fh: Any, data: bytes) -> None:
+        """The merged ranges listed after the rows, read block by block (what follows the rows
+        may be as large as the part)."""
+        while True:
+            cut = data.rfind(b"<")
+            block = fh.read(_BLOCK)
+            if not block:
+                self._merges += _MERGE_REF.findall(data)
+                return
+            if cut < 0 or len(data) - cut > 4096:
+                cut = len(data)
+            self._merges += _MERGE_REF.findall(data, 0, cut)
+            data = data[cut:] + block
 
     def _feed(self, fh: Any, buf: bytes, cutter: _Cutter) -> None:
         """Stream the rows after the sheetData tag into the cutter; keep what follows them."""
@@ -626,7 +715,7 @@ class PiecewiseSheet:
             end = data.find(cutter.end_tag)
             if end >= 0:
                 cutter.feed(data[:end])
-                self._tail = data[end:] + fh.read()
+                self._read_tail(fh, data[end:])
                 break
             if not block:
                 raise Invalid(f"worksheet {self.name} is cut short", sheet=self.name)
