@@ -268,6 +268,8 @@ class Result:
     reason: str = ""
     commit: str = ""
     seconds: float = 0.0
+    start_mb: int = 0
+    """RSS above idle when the case started (what earlier cases left allocated)."""
     peak_mb: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -304,7 +306,7 @@ def run_case(
     server: Server, sampler: Sampler, idle: int, name: str, data: bytes, timeout: float
 ) -> Result:
     result = Result(name, len(data))
-    sampler.reset()
+    result.start_mb = sampler.reset() - idle
     started = time.perf_counter()
     status, body = server.upload(name, data, dry_run=True)
     result.upload = status
@@ -343,7 +345,8 @@ def run_case(
 
 
 def run_set(args: argparse.Namespace) -> tuple[int, int, float, list[Result]]:
-    """One server, every case; (idle MB, overall peak above idle, wall seconds, results)."""
+    """One server, every case; (idle MB, overall peak above idle, seconds from each upload to its
+    batch's end summed over the cases, results)."""
     server = start_server(args.db, args.demo_count)
     try:
         sampler = Sampler(server.proc.pid)
@@ -353,15 +356,17 @@ def run_set(args: argparse.Namespace) -> tuple[int, int, float, list[Result]]:
         idle = sampler.rss()
         sampler.start()
         results = []
-        started = time.perf_counter()
+        wall = 0.0
         for name, make in cases(args.flips, args.only, args.scale):
-            data = make()
+            data = make()  # generating a case is not timed
             result = run_case(server, sampler, idle, name, data, args.timeout)
+            wall += result.seconds
             results.append(result)
             if not name.startswith("flipped") or result.problems or args.verbose:
                 print(
                     f"  {name:<38} {result.size / 1e6:8.2f} MB {result.upload} "
-                    f"{result.outcome:<15} {result.seconds:6.2f} s {result.peak_mb:5d} MB  "
+                    f"{result.outcome:<15} {result.seconds:6.2f} s {result.start_mb:5d} → "
+                    f"{result.peak_mb:5d} MB  "
                     f"{result.commit:<10} {result.reason}",
                     flush=True,
                 )
@@ -369,7 +374,6 @@ def run_set(args: argparse.Namespace) -> tuple[int, int, float, list[Result]]:
                 print(f"    PROBLEM: {problem}", flush=True)
             if server.proc.poll() is not None:
                 break
-        wall = time.perf_counter() - started
         sampler.stopped.set()
         peak = max((r.peak_mb for r in results), default=0)
         return idle, peak, wall, results
@@ -379,7 +383,8 @@ def run_set(args: argparse.Namespace) -> tuple[int, int, float, list[Result]]:
 
 def table(results: list[Result]) -> str:
     lines = [
-        "| case | size | HTTP | batch / reason | commit | wall s | peak above idle MB | detail |",
+        "| case | size | HTTP | batch / reason | commit | wall s | RSS above idle at start → "
+        "peak, MB | detail |",
         "|---|---:|---:|---|---|---:|---:|---|",
     ]
     flips = [r for r in results if r.name.startswith("flipped")]
@@ -389,7 +394,7 @@ def table(results: list[Result]) -> str:
         detail = r.reason.replace("|", "\\|")
         lines.append(
             f"| {r.name} | {_size(r.size)} | {r.upload} | {r.outcome} | {r.commit} | "
-            f"{r.seconds:.2f} | {r.peak_mb} | {detail} |"
+            f"{r.seconds:.2f} | {r.start_mb} → **{r.peak_mb}** | {detail} |"
         )
     if flips:
         by: dict[str, int] = {}

@@ -246,9 +246,39 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
                 if i.filename.endswith((".xml", ".rels")):
                     _no_dtd(data, i.filename)
         if max_read_mb:
+            strings = shared_strings_bytes(zf)
+            if strings > (max_read_mb << 20) // 2:
+                raise Invalid(
+                    f"共享字符串表 xl/sharedStrings.xml 解压后 {strings >> 20:,} MB,超过读取上限"
+                    f" {max_read_mb} MB 的一半(读取每张工作表时都要整个载入);"
+                    "请拆分工作簿后重新上传",
+                    reason="strings_too_large",
+                    need_mb=strings >> 20,
+                    limit_mb=max_read_mb,
+                )
             for name, part, _hidden in sheets:
                 if zf.getinfo(part).file_size <= SCAN_AT_UPLOAD:
-                    fits(name, scan_sheet(zf, part), max_read_mb)
+                    shape = scan_sheet(zf, part)
+                    shape.xml_bytes += strings
+                    fits(name, shape, max_read_mb)
+
+
+def shared_strings_bytes(zf: zipfile.ZipFile) -> int:
+    """The declared size of the shared strings, which calamine loads whole with every sheet (so
+    they count towards the reading budget: a 1.5 GB table of honest size and a compression ratio
+    of 115 took calamine 1.5 GB before a single row)."""
+    names = set(zf.namelist())
+    parts = {"xl/sharedStrings.xml"}
+    if "xl/_rels/workbook.xml.rels" in names:
+        for rel in _xml(zf, "xl/_rels/workbook.xml.rels"):
+            if rel.get("Type", "").endswith("/sharedStrings"):
+                target = rel.get("Target", "")
+                parts.add(
+                    posixpath.normpath(
+                        target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                    )
+                )
+    return sum(zf.getinfo(p).file_size for p in parts if p in names)
 
 
 def check_readable(path: Path) -> None:
@@ -621,10 +651,13 @@ class PiecewiseSheet:
         part: str,
         rows_per_piece: int = PIECE_ROWS,
         max_read_mb: int = DEFAULT_READ_MB,
+        reserved: int = 0,
     ) -> None:
         started = time.perf_counter()
         self.name = name
         self.max_read_mb = max_read_mb
+        self.reserved = reserved
+        """Bytes of the budget the shared strings take (loaded with every piece)."""
         self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-", dir=path.parent))
         self._stop = threading.Event()
         self._pieces: queue.Queue[Path | None] = queue.Queue()
@@ -815,7 +848,7 @@ class _Cutter:
         """Columns a piece may span: 26 until a reference of two or more letters shows up."""
         self.odd = Shape()
         """The cells with such references, or with rows of seven or more digits."""
-        self.budget = (owner.max_read_mb << 20) // PIECES_HELD
+        self.budget = max(1 << 20, (owner.max_read_mb << 20) - owner.reserved) // PIECES_HELD
         self._zip: zipfile.ZipFile | None = None
         self._out: Any = None
 
@@ -958,6 +991,7 @@ def open_book(
     path = Path(path)
     with readable(), zipfile.ZipFile(path) as zf:
         parts = {n: (p, zf.getinfo(p).file_size) for n, p, _h in _sheet_targets(zf)}
+        strings = shared_strings_bytes(zf)
     opened: list[AnySheet] = []
     with readable(), CalamineWorkbook.from_path(str(path)) as book, ThreadPoolExecutor(1) as pool:
 
@@ -966,10 +1000,14 @@ def open_book(
             sheet: AnySheet | None = None
             if size > PIECEWISE_BYTES:
                 with contextlib.suppress(Unnumbered):  # such a sheet is read whole
-                    sheet = PiecewiseSheet(path, name, part, max_read_mb=max_read_mb)
+                    sheet = PiecewiseSheet(
+                        path, name, part, max_read_mb=max_read_mb, reserved=strings
+                    )
             if sheet is None:
                 with zipfile.ZipFile(path) as zf:
-                    fits(name, scan_sheet(zf, part), max_read_mb)
+                    shape = scan_sheet(zf, part)
+                shape.xml_bytes += strings
+                fits(name, shape, max_read_mb)
                 # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine
                 # loads it
                 sheet = Sheet(book, name, pool.submit(uncached_formulas, path, name))

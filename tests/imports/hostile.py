@@ -566,3 +566,44 @@ run them smaller."""
 def sized(scale: float) -> Iterator[tuple[str, bytes]]:
     for name, make in SIZED.items():
         yield name, make(scale)
+
+
+def honest_bomb(part: str, inflated_mb: int) -> bytes:
+    """The shared-strings survey with `part` (sharedStrings.xml or styles.xml) inflated to
+    `inflated_mb` MB, with honest headers and a compression ratio under the zip-bomb check's 200
+    (strings of 4,000 random letters, each repeated)."""
+    rng = random.Random(11)
+    letters = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=4000))
+    parts = _shared_parts()
+    if part == "xl/styles.xml":
+        unit_text = (
+            f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" name="{letters}"/>'
+        )
+        prefix = f'<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="{MAIN}"><cellXfs>'
+        suffix = "</cellXfs></styleSheet>"
+        parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+            b"</Relationships>",
+            b'<Relationship Id="rId8" Type="http://schemas.openxmlformats.org/officeDocument/'
+            b'2006/relationships/styles" Target="styles.xml"/></Relationships>',
+        )
+    else:
+        sst = parts[part].decode()
+        unit_text = f"<si><t>{letters}</t></si>"
+        prefix, suffix = sst[: sst.index("</sst>")], "</sst>"
+    unit = (unit_text * ((1 << 20) // len(unit_text) + 1)).encode()[: len(unit_text) * 256]
+    times = inflated_mb * (1 << 20) // len(unit)
+    stream, size, crc = _deflate_repeat(prefix.encode(), unit, times, suffix.encode())
+    entries = [
+        (name, _deflated(data), len(data), zlib.crc32(data), 8)
+        for name, data in parts.items()
+        if name != part
+    ]
+    entries.append((part, stream, size, crc, 8))
+    return _raw_zip(entries)
+
+
+SIZED["zip_bomb_honest_shared_strings"] = lambda s: honest_bomb(
+    "xl/sharedStrings.xml", max(20, int(1_500 * s))
+)
+SIZED["zip_bomb_honest_styles"] = lambda s: honest_bomb("xl/styles.xml", max(20, int(1_500 * s)))
+SIZED["large_survey"] = lambda s: pack(base_parts(survey_xml(int(200_000 * s))))

@@ -27,6 +27,7 @@ from tests.imports.hostile import (
     SIZED,
     corpus,
     flipped,
+    honest_bomb,
     long_shared_strings,
     near_budget,
     sized,
@@ -136,7 +137,13 @@ def test_the_sized_cases_small_without_a_server_error_or_a_write(
         if name.startswith(("survey_column", "zip_bomb")):
             assert assets(db) == before, (name, result)
     assert seen["survey_column_beyond_xfd_3_rows"] == "beyond_limits", seen
-    for name in ("survey_dimension_lies_large", "survey_dimension_lies_small", "many_sheets"):
+    for name in (
+        "survey_dimension_lies_large",
+        "survey_dimension_lies_small",
+        "many_sheets",
+        "large_survey",
+        "zip_bomb_honest_shared_strings",
+    ):
         assert seen[name] == "validated", (name, seen)
     assert set(seen) == set(SIZED)
 
@@ -151,6 +158,19 @@ def test_a_near_budget_sheet_is_read_and_one_just_past_it_refused(
     assert too_large.get("reason") == "range_too_large" or "已用区域" in (
         too_large.get("error") or ""
     ), too_large
+
+
+def test_shared_strings_count_towards_the_read_budget(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine loads the whole shared-string table with every sheet: honest headers and a ratio
+    of 115 (under the zip-bomb check) made 1.5 GB of it; more than half the budget is refused."""
+    monkeypatch.setattr(get_settings().imports, "max_read_mb", 16)
+    body = outcome(client, db, honest_bomb("xl/sharedStrings.xml", 20))
+    assert body["status"] == 422 and body["reason"] == "strings_too_large", body
+    assert "sharedStrings.xml" in body["detail"]
+    styles = outcome(client, db, honest_bomb("xl/styles.xml", 20))  # calamine streams styles
+    assert styles["status"] == "validated", styles
 
 
 def test_a_part_whose_headers_understate_it_is_read_as_declared(tmp_path: Path) -> None:
