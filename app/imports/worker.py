@@ -7,6 +7,9 @@ PostgreSQL and a guarded UPDATE on SQLite, so any number of workers can share th
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import os
 import socket
@@ -241,6 +244,15 @@ def purge_stale(factory: sessionmaker[Session], keep_days: int) -> list[int]:
     return expired
 
 
+def release_memory() -> None:
+    """Hand the memory a finished job freed back to the system (glibc keeps freed blocks in its
+    arenas: after a 76 MB workbook of long strings the server stayed 400 MB above idle, and the
+    next job's peak stacked on that)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def run_pending(factory: sessionmaker[Session]) -> int:
     """Run queued batches until none is left (tests, `python -m app worker --once`)."""
     ran = 0
@@ -279,7 +291,8 @@ class Worker:
         while not self._stop.is_set():
             try:
                 recover(self.factory)
-                run_pending(self.factory)
+                if run_pending(self.factory):
+                    release_memory()
                 if utcnow() - self._purged_at >= PURGE_EVERY:
                     self._purged_at = utcnow()
                     purge_stale(self.factory, self.keep_days)
