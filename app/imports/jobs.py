@@ -26,7 +26,7 @@ from app.imports.guard import ScopeGuard
 from app.imports.models import ImportBatch, ImportRow
 from app.imports.parse import Plan, plan_workbook, sheet_rows
 from app.imports.regions import RegionIndex
-from app.imports.rows import Accepted, Rejected, RowMapper
+from app.imports.rows import MAX_CELL_CHARS, Accepted, Rejected, RowMapper
 from app.imports.staging import Group, Previews, Stage
 from app.kit.dates import today as kit_today
 from app.kit.xlsx import DEFAULT_READ_MB, open_book
@@ -35,8 +35,6 @@ from app.rules import service as rules_service
 PREVIEW_ROWS = 50
 """Rows kept per action (create/update/unchanged) as a preview; rejected rows are all kept."""
 ERRORS_SHOWN = 20
-MAX_CELL_CHARS = 32_767
-"""Excel's limit of characters in a cell: a rejected row's longer cells are stored cut to it."""
 
 
 @dataclass

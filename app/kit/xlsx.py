@@ -259,17 +259,18 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
                     need_mb=strings >> 20,
                     limit_mb=max_read_mb,
                 )
-            for name, part, _hidden in sheets:
-                if zf.getinfo(part).file_size <= SCAN_AT_UPLOAD:
-                    shape = scan_sheet(zf, part)
-                    shape.xml_bytes += strings
-                    fits(name, shape, max_read_mb)
+            # the strings are scanned when a sheet is: check_readable has calamine read the small
+            # sheets (and the whole table) at upload
+            small = [(n, p) for n, p, _h in sheets if zf.getinfo(p).file_size <= SCAN_AT_UPLOAD]
+            long = long_strings(zf) if small and strings else {}
+            for name, part in small:
+                shape = scan_sheet(zf, part, long)
+                shape.xml_bytes += strings
+                fits(name, shape, max_read_mb)
 
 
-def shared_strings_bytes(zf: zipfile.ZipFile) -> int:
-    """The declared size of the shared strings, which calamine loads whole with every sheet (so
-    they count towards the reading budget: a 1.5 GB table of honest size and a compression ratio
-    of 115 took calamine 1.5 GB before a single row)."""
+def _shared_string_parts(zf: zipfile.ZipFile) -> list[str]:
+    """The shared-string parts: xl/sharedStrings.xml and the one the workbook's rels name."""
     names = set(zf.namelist())
     parts = {"xl/sharedStrings.xml"}
     if "xl/_rels/workbook.xml.rels" in names:
@@ -281,7 +282,52 @@ def shared_strings_bytes(zf: zipfile.ZipFile) -> int:
                         target.lstrip("/") if target.startswith("/") else f"xl/{target}"
                     )
                 )
-    return sum(zf.getinfo(p).file_size for p in parts if p in names)
+    return sorted(p for p in parts if p in names)
+
+
+def shared_strings_bytes(zf: zipfile.ZipFile) -> int:
+    """The declared size of the shared strings, which calamine loads whole with every sheet (so
+    they count towards the reading budget: a 1.5 GB table of honest size and a compression ratio
+    of 115 took calamine 1.5 GB before a single row)."""
+    return sum(zf.getinfo(p).file_size for p in _shared_string_parts(zf))
+
+
+LONG_STRING = 4096
+"""Shared strings of more XML bytes than this are noted (LongStrings)."""
+LongStrings = dict[int, int]
+"""Index → XML bytes of each long shared string. calamine copies a shared string into every cell
+that refers to it: one string of a million characters in 300 cells took 900 MB from a 2 MB file,
+so each reference to a long string counts its size towards the reading budget."""
+_EMPTY_SI = re.compile(rb"<(?:[\w.-]+:)?si\s*/>")
+_SST_PREFIX = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sst[\s>]")
+
+
+def long_strings(zf: zipfile.ZipFile) -> LongStrings:
+    """The long shared strings (streamed: only their sizes are kept)."""
+    out: LongStrings = {}
+    for part in _shared_string_parts(zf):
+        with readable(part), zf.open(part) as fh:
+            head = _head(fh)
+            _no_dtd(head, part)
+            found = _SST_PREFIX.search(head)
+            close = b"</" + (found.group(1) if found else b"") + b"si>"
+            index = pending = 0
+            tail = b""
+            while block := fh.read(_BLOCK):
+                data = tail + block
+                pieces = data.split(close)
+                last = pieces.pop()
+                for piece in pieces:
+                    size = pending + len(piece)
+                    pending = 0
+                    if b"/>" in piece:
+                        index += len(_EMPTY_SI.findall(piece))
+                    if size > LONG_STRING:
+                        out[index] = max(out.get(index, 0), size)
+                    index += 1
+                tail = last[-len(close) :]
+                pending += len(last) - len(tail)
+    return out
 
 
 def check_readable(path: Path) -> None:
@@ -332,6 +378,8 @@ class Shape:
     far_row_ref: str = ""
     far_col_ref: str = ""
     xml_bytes: int = 0
+    strings: int = 0
+    """Bytes of the long shared strings its cells refer to (LongStrings), each time referred."""
 
     @property
     def area(self) -> int:
@@ -374,8 +422,21 @@ class Shape:
 _ANY_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br="([A-Za-z]*)(\d*)"')
 
 
-def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
-    """The real extent of a sheet: every cell reference in its XML, streamed in blocks."""
+_SHARED_CELL = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\bt="s"[^>]*>\s*<(?:[\w.-]+:)?v>\s*(\d+)\s*<')
+
+
+def long_references(data: bytes, long: LongStrings, end: int | None = None) -> int:
+    """Bytes of the long shared strings the cells in `data` refer to."""
+    if not long:
+        return 0
+    cells = _SHARED_CELL.findall(data, 0, len(data) if end is None else end)
+    return sum(long.get(int(i), 0) for i in cells)
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str, long: LongStrings | None = None) -> Shape:
+    """The real extent of a sheet: every cell reference in its XML, streamed in blocks (and the
+    long shared strings its cells refer to)."""
+    long = long or {}
     shape = Shape(xml_bytes=zf.getinfo(part).file_size)
     with readable(part), zf.open(part) as fh:
         head = fh.read(HEAD_BYTES)
@@ -386,6 +447,7 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
             data = tail + block
             cut = data.rfind(b"<") if block else len(data)
             shape.add(_ANY_REF.findall(data, 0, cut))
+            shape.strings += long_references(data, long, cut)
             tail = data[cut:]
             if not block:
                 break
@@ -418,7 +480,17 @@ def fits(sheet: str, shape: Shape, max_read_mb: int | None) -> None:
         )
     if max_read_mb is None:
         return
-    need = read_bytes(shape.area, shape.xml_bytes)
+    if shape.strings > (max_read_mb << 20) // 2:
+        raise Invalid(
+            f"工作表 {sheet} 的单元格引用了超长的共享字符串,读取时每个单元格各存一份,共需约"
+            f" {shape.strings >> 20:,} MB(上限 {max_read_mb} MB);"
+            "Excel 的单元格最多 32,767 个字符,请检查文件来源后重新保存上传",
+            reason="strings_too_large",
+            sheet=sheet,
+            need_mb=shape.strings >> 20,
+            limit_mb=max_read_mb,
+        )
+    need = read_bytes(shape.area, shape.xml_bytes + shape.strings)
     if need > max_read_mb << 20:
         far = shape.far_col_ref or shape.far_row_ref
         raise Invalid(
@@ -655,11 +727,13 @@ class PiecewiseSheet:
         rows_per_piece: int = PIECE_ROWS,
         max_read_mb: int = DEFAULT_READ_MB,
         reserved: int = 0,
+        long: LongStrings | None = None,
     ) -> None:
         started = time.perf_counter()
         self.name = name
         self.max_read_mb = max_read_mb
         self.reserved = reserved
+        self.long = long or {}
         """Bytes of the budget the shared strings take (loaded with every piece)."""
         self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-", dir=path.parent))
         self._stop = threading.Event()
@@ -847,6 +921,7 @@ class _Cutter:
         self.piece_lo = self.piece_hi = -1
         """0-based numbers of the first and last rows written to the open piece."""
         self.piece_bytes = 0
+        self.piece_strings = 0
         self.width = 26
         """Columns a piece may span: 26 until a reference of two or more letters shows up."""
         self.odd = Shape()
@@ -870,6 +945,7 @@ class _Cutter:
         self.rows = 0
         self.piece_lo = self.piece_hi = -1
         self.piece_bytes = 0
+        self.piece_strings = 0
 
     def _close(self) -> None:
         assert self._zip is not None
@@ -916,12 +992,15 @@ class _Cutter:
             far_row_ref=f"{_col_letters(self.width - 1)}{hi + 1}",
             far_col_ref=self.odd.far_col_ref,
             xml_bytes=self.piece_bytes,
+            strings=self.piece_strings,
         )
-        if read_bytes(span.area, span.xml_bytes) > self.budget:
+        if read_bytes(span.area, span.xml_bytes + span.strings) > self.budget:
             fits(self.owner.name, span, self.budget >> 20)
 
     def _bounds(self, seg: bytes) -> None:
-        """Note the first and last row numbers of a segment written to the open piece."""
+        """Note the first and last row numbers of a segment written to the open piece, and the
+        long shared strings it refers to."""
+        self.piece_strings += long_references(seg, self.owner.long)
         at = seg.find(self.row_tag)
         if at < 0:
             return
@@ -1012,6 +1091,7 @@ def open_book(
     with readable(), zipfile.ZipFile(path) as zf:
         parts = {n: (p, zf.getinfo(p).file_size) for n, p, _h in _sheet_targets(zf)}
         strings = shared_strings_bytes(zf)
+        long = long_strings(zf) if strings else {}
     opened: list[AnySheet] = []
     with readable(), CalamineWorkbook.from_path(str(path)) as book, ThreadPoolExecutor(1) as pool:
 
@@ -1021,11 +1101,11 @@ def open_book(
             if size > PIECEWISE_BYTES:
                 with contextlib.suppress(Unnumbered):  # such a sheet is read whole
                     sheet = PiecewiseSheet(
-                        path, name, part, max_read_mb=max_read_mb, reserved=strings
+                        path, name, part, max_read_mb=max_read_mb, reserved=strings, long=long
                     )
             if sheet is None:
                 with zipfile.ZipFile(path) as zf:
-                    shape = scan_sheet(zf, part)
+                    shape = scan_sheet(zf, part, long)
                 shape.xml_bytes += strings
                 fits(name, shape, max_read_mb)
                 # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine

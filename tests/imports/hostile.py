@@ -607,3 +607,40 @@ SIZED["zip_bomb_honest_shared_strings"] = lambda s: honest_bomb(
 )
 SIZED["zip_bomb_honest_styles"] = lambda s: honest_bomb("xl/styles.xml", max(20, int(1_500 * s)))
 SIZED["large_survey"] = lambda s: pack(base_parts(survey_xml(int(200_000 * s))))
+
+
+def one_long_string_many_cells(cells: int, chars: int, seed: int = 5) -> bytes:
+    """A survey whose 地址 cells all refer to one shared string of `chars` random CJK characters:
+    calamine copies the string into every cell that refers to it."""
+    rng = random.Random(seed)
+    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    text = "".join(rng.choices(alphabet, k=chars))
+    strings = [*WIDE_HEADERS, text]
+    sst = (
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{cells}" '
+        f'uniqueCount="{len(strings)}">'
+        + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+        + "</sst>"
+    ).encode()
+    head = "".join(
+        f'<c r="{col_letters(i)}1" t="s"><v>{i}</v></c>' for i, _ in enumerate(WIDE_HEADERS)
+    )
+    body = [f'<row r="1">{head}</row>']
+    for i, row in enumerate(survey_rows(cells)):
+        r = i + 2
+        row_cells = [cell(f"{col_letters(c)}{r}", v) for c, v in enumerate(row)]
+        row_cells[3] = f'<c r="D{r}" t="s"><v>{len(WIDE_HEADERS)}</v></c>'
+        body.append(f'<row r="{r}">{"".join(row_cells)}</row>')
+    parts = base_parts(_worksheet("".join(body)))
+    parts["xl/sharedStrings.xml"] = sst
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+    )
+    return pack(parts)
+
+
+SIZED["one_long_string_many_cells"] = lambda s: one_long_string_many_cells(
+    max(2, int(300 * s)), max(40_000, int(1_000_000 * s))
+)

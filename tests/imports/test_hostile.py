@@ -30,6 +30,7 @@ from tests.imports.hostile import (
     honest_bomb,
     long_shared_strings,
     near_budget,
+    one_long_string_many_cells,
     sized,
     zip_bomb,
 )
@@ -290,5 +291,19 @@ def test_more_bit_flipped_copies_without_a_server_error(
 ) -> None:
     """Copy 102 of seed 22 (bench/bench_hostile.py's 200 flips) moved a part's header offset out
     of the file: reading it raw was an OSError and a 500."""
-    for name, data in [*flipped(22, 200)][100:]:
+    for _name, data in [*flipped(22, 200)][100:]:
         outcome(client, db, data)
+
+
+def test_cells_referring_to_a_long_shared_string_count_each_copy(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine copies a shared string into each cell that refers to it: 300 cells and one string
+    of a million characters (a 2 MB file) took 900 MB. Each reference now counts the string's
+    size, and a sheet whose references need more than half the budget is refused at upload."""
+    monkeypatch.setattr(get_settings().imports, "max_read_mb", 16)
+    body = outcome(client, db, one_long_string_many_cells(300, 40_000))  # 300 x 120 KB
+    assert body["status"] == 422 and body["reason"] == "strings_too_large", body
+    assert "电梯" in body["detail"]
+    fine = outcome(client, db, one_long_string_many_cells(20, 40_000))  # 20 x 120 KB
+    assert fine["status"] == "validated" and fine["counts"]["rejected"] == 20, fine
