@@ -26,7 +26,7 @@ from app.imports.guard import ScopeGuard
 from app.imports.models import ImportBatch, ImportRow
 from app.imports.parse import Plan, plan_workbook, sheet_rows
 from app.imports.regions import RegionIndex
-from app.imports.rows import Accepted, Rejected, RowMapper
+from app.imports.rows import MAX_CELL_CHARS, Accepted, Rejected, RowMapper
 from app.imports.staging import Group, Previews, Stage
 from app.kit.dates import today as kit_today
 from app.kit.xlsx import DEFAULT_READ_MB, open_book
@@ -434,7 +434,11 @@ def plain(value: Any) -> Any:
 
 def jsonable(value: Any) -> Any:
     """A raw cell as JSON that keeps dates apart from text: {"date": "2005-03-01"}."""
-    if value is None or isinstance(value, bool | int | str):
+    if isinstance(value, str):
+        # Excel holds at most 32,767 characters in a cell; a longer text (a hostile file's, of
+        # megabytes) is kept cut to that, as the error workbook could not hold more
+        return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS]
+    if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, float):
         # JSON has no NaN or Infinity (PostgreSQL refuses them): an overflowing number such as

@@ -10,7 +10,7 @@ from typing import Any
 from app.assets.spec import CATEGORIES
 from app.errors import Invalid, TooLarge
 from app.imports.headers import NOTES_SHEETS, SheetLayout, find_header, layout, sheet_category
-from app.imports.rows import Accepted, Rejected, RowMapper
+from app.imports.rows import Accepted, Rejected, RowMapper, kept
 from app.kit.values import norm
 from app.kit.xlsx import AnySheet, Uncached, peek
 
@@ -163,5 +163,5 @@ def _formula_errors(
         return result
     code = result.values.get("asset_code")
     return Rejected(
-        mapper.layout.sheet, index + 1, first_col, list(values), errors, result.category, code
+        mapper.layout.sheet, index + 1, first_col, kept(values), errors, result.category, code
     )

@@ -165,7 +165,7 @@ class RowMapper:
                 self._repeated(first, code, errors)
         if errors:
             code = out.get("asset_code") or (cell_text(code) or None)
-            return Rejected(self.layout.sheet, row, first_col, list(values), errors, category, code)
+            return Rejected(self.layout.sheet, row, first_col, kept(values), errors, category, code)
         return Accepted(row, category or "", out)
 
     def _at(self, first_col: int) -> None:
@@ -361,7 +361,7 @@ class RowMapper:
             self.layout.sheet,
             accepted.row,
             first_col,
-            list(values),
+            kept(values),
             [error],
             accepted.category,
             code,
@@ -377,6 +377,25 @@ class RowMapper:
             "column": header,
             "col": col,
             "field": name,
-            "value": "" if raw is None else cell_text(raw),
+            "value": "" if raw is None else _shown(cell_text(raw)),
             "message": message,
         }
+
+
+VALUE_SHOWN = 200
+"""Characters of a bad cell quoted in its error (the row's cells are kept whole)."""
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= VALUE_SHOWN else text[: VALUE_SHOWN - 1] + "…"
+
+
+MAX_CELL_CHARS = 32_767
+"""Excel's limit of characters in a cell."""
+
+
+def kept(values: list[Any]) -> list[Any]:
+    """A rejected row's cells as kept for its error workbook: a text longer than Excel allows
+    (only a hostile file has one) is cut to that, so the rejected rows held until they are
+    stored do not keep megabytes each."""
+    return [v[:MAX_CELL_CHARS] if type(v) is str and len(v) > MAX_CELL_CHARS else v for v in values]

@@ -17,6 +17,7 @@ and refused when its range would not fit; a large sheet read in pieces is checke
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import queue
 import re
@@ -50,8 +51,6 @@ MAX_ROWS = 1_048_576
 CELL_BYTES = 40
 """What calamine holds per position of a sheet's used range (a 32-byte cell value and its share
 of the row vectors), measured: 3 rows out to column AAAAAA took 1.9 GB."""
-TEXT_SHARE = 4
-"""XML bytes per byte of cell text calamine keeps (tags and references are the rest)."""
 DEFAULT_READ_MB = 384
 """Reading budget of one import job (ImportSettings.max_read_mb)."""
 SCAN_AT_UPLOAD = 8 << 20
@@ -72,6 +71,9 @@ _DAMAGE = (
 )
 """What zipfile and ElementTree raise on a damaged file or part."""
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+HEAD_BYTES = 65536
+"""How much of a part is checked for a DTD (the prolog must end within it)."""
 
 
 @contextmanager
@@ -99,22 +101,90 @@ def readable(what: str = "") -> Iterator[None]:
 
 
 def _no_dtd(data: bytes, part: str) -> None:
-    """xlsx parts never carry a DTD; one means entity expansion or external entities."""
-    if _DTD.search(data[:65536]):
+    """xlsx parts never carry a DTD; one means entity expansion or external entities.
+
+    A DTD stands in the prolog, before the root element, and comments or processing instructions
+    may precede it: a prolog that runs past the first HEAD_BYTES (where a DTD could hide from this
+    check) is refused as well; no writer puts that much before the root."""
+    head = data[:HEAD_BYTES]
+    if _DTD.search(head):
         raise Invalid(
             f"部件 {part} 含有 DTD/实体声明(DOCTYPE/ENTITY),xlsx 文件不应包含;已拒绝",
             reason="dtd",
         )
+    if len(data) < HEAD_BYTES:
+        return
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while (found := _PROLOG_ITEM.match(head, pos)) is not None:
+        pos = found.end()
+    rest = head[pos:].lstrip()
+    if not rest or rest.startswith((b"<!", b"<?")):
+        raise Invalid(
+            f"部件 {part} 的根元素之前有超过 {HEAD_BYTES // 1024} KB 的注释或处理指令"
+            "(其后可能藏有 DTD/实体声明),xlsx 文件不应如此;已拒绝",
+            reason="dtd",
+        )
+
+
+def read_part(zf: zipfile.ZipFile, part: str) -> bytes:
+    """A part, inflated block by block and refused (zip_bomb) when it inflates to more than its
+    headers declare.
+
+    zipfile's own read() of a whole part inflated up to 2 GB in one call before cutting the result
+    to the declared size, and never noticed the rest: a part of 3 MB of deflate declared as 0.5 MB
+    (with the CRC of its first 0.5 MB) took the upload check 2.2 GB."""
+    info = zf.getinfo(part)
+    if info.compress_type != zipfile.ZIP_DEFLATED or not isinstance(zf.filename, str):
+        blocks = []
+        with zf.open(part) as fh:
+            while block := fh.read(_BLOCK):
+                blocks.append(block)
+        return b"".join(blocks)
+    with open(zf.filename, "rb") as raw:
+        if not 0 <= info.header_offset < os.fstat(raw.fileno()).st_size:
+            raise zipfile.BadZipFile(f"{part}: its header's offset lies outside the file")
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        if len(local) < 30 or local[:4] != ZIP_MAGIC:
+            raise zipfile.BadZipFile(f"bad local header of {part}")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        raw.seek(info.header_offset + 30 + name_len + extra_len)
+        inflate = zlib.decompressobj(-15)
+        out: list[bytes] = []
+        size = crc = 0
+        left = info.compress_size
+        pending = b""
+        while not inflate.eof:
+            if not pending:
+                if left <= 0:
+                    break
+                pending = raw.read(min(left, _BLOCK))
+                if not pending:
+                    break
+                left -= len(pending)
+            block = inflate.decompress(pending, _BLOCK)
+            pending = inflate.unconsumed_tail
+            size += len(block)
+            if size > info.file_size:
+                raise Invalid(
+                    f"部件 {part} 解压后超过其声明的大小 {info.file_size:,} 字节(zip 炸弹?);已拒绝",
+                    reason="zip_bomb",
+                )
+            crc = zlib.crc32(block, crc)
+            out.append(block)
+    if size != info.file_size or crc != info.CRC:
+        raise zipfile.BadZipFile(f"{part}: size or CRC does not match its headers")
+    return b"".join(out)
 
 
 def _head(fh: Any) -> bytes:
     """The first bytes of an open part, without consuming them (a ZipExtFile's peek)."""
-    return bytes(fh.peek(65536)[:65536])
+    return bytes(fh.peek(HEAD_BYTES)[:HEAD_BYTES])
 
 
 def _xml(zf: zipfile.ZipFile, part: str) -> ET.Element:
     with readable(part):
-        data = zf.read(part)
+        data = read_part(zf, part)
         _no_dtd(data, part)
         return ET.fromstring(data)
 
@@ -143,7 +213,9 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
     if not head:
         raise Invalid("the file is empty")
     if head == OLE2_MAGIC:
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in path.read_bytes()[: 1 << 20]:
+        with path.open("rb") as fh:
+            start = fh.read(1 << 20)
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in start:
             raise Invalid(
                 "the workbook is encrypted (password-protected); save it without a password",
                 reason="encrypted",
@@ -173,13 +245,89 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
             # not halfway through the import
             if i.file_size <= SCAN_AT_UPLOAD and not _is_worksheet(i.filename):
                 with readable(i.filename):
-                    data = zf.read(i.filename)
+                    data = read_part(zf, i.filename)
                 if i.filename.endswith((".xml", ".rels")):
                     _no_dtd(data, i.filename)
         if max_read_mb:
-            for name, part, _hidden in sheets:
-                if zf.getinfo(part).file_size <= SCAN_AT_UPLOAD:
-                    fits(name, scan_sheet(zf, part), max_read_mb)
+            strings = shared_strings_bytes(zf)
+            if strings > (max_read_mb << 20) // 2:
+                raise Invalid(
+                    f"共享字符串表 xl/sharedStrings.xml 解压后 {strings >> 20:,} MB,超过读取上限"
+                    f" {max_read_mb} MB 的一半(读取每张工作表时都要整个载入);"
+                    "请拆分工作簿后重新上传",
+                    reason="strings_too_large",
+                    need_mb=strings >> 20,
+                    limit_mb=max_read_mb,
+                )
+            # the strings are scanned when a sheet is: check_readable has calamine read the small
+            # sheets (and the whole table) at upload
+            small = [(n, p) for n, p, _h in sheets if zf.getinfo(p).file_size <= SCAN_AT_UPLOAD]
+            long = long_strings(zf) if small and strings else {}
+            for name, part in small:
+                shape = scan_sheet(zf, part, long)
+                shape.xml_bytes += strings
+                fits(name, shape, max_read_mb)
+
+
+def _shared_string_parts(zf: zipfile.ZipFile) -> list[str]:
+    """The shared-string parts: xl/sharedStrings.xml and the one the workbook's rels name."""
+    names = set(zf.namelist())
+    parts = {"xl/sharedStrings.xml"}
+    if "xl/_rels/workbook.xml.rels" in names:
+        for rel in _xml(zf, "xl/_rels/workbook.xml.rels"):
+            if rel.get("Type", "").endswith("/sharedStrings"):
+                target = rel.get("Target", "")
+                parts.add(
+                    posixpath.normpath(
+                        target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                    )
+                )
+    return sorted(p for p in parts if p in names)
+
+
+def shared_strings_bytes(zf: zipfile.ZipFile) -> int:
+    """The declared size of the shared strings, which calamine loads whole with every sheet (so
+    they count towards the reading budget: a 1.5 GB table of honest size and a compression ratio
+    of 115 took calamine 1.5 GB before a single row)."""
+    return sum(zf.getinfo(p).file_size for p in _shared_string_parts(zf))
+
+
+LONG_STRING = 4096
+"""Shared strings of more XML bytes than this are noted (LongStrings)."""
+LongStrings = dict[int, int]
+"""Index → XML bytes of each long shared string. calamine copies a shared string into every cell
+that refers to it: one string of a million characters in 300 cells took 900 MB from a 2 MB file,
+so each reference to a long string counts its size towards the reading budget."""
+_EMPTY_SI = re.compile(rb"<(?:[\w.-]+:)?si\s*/>")
+_SST_PREFIX = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sst[\s>]")
+
+
+def long_strings(zf: zipfile.ZipFile) -> LongStrings:
+    """The long shared strings (streamed: only their sizes are kept)."""
+    out: LongStrings = {}
+    for part in _shared_string_parts(zf):
+        with readable(part), zf.open(part) as fh:
+            head = _head(fh)
+            _no_dtd(head, part)
+            found = _SST_PREFIX.search(head)
+            close = b"</" + (found.group(1) if found else b"") + b"si>"
+            index = pending = 0
+            tail = b""
+            while block := fh.read(_BLOCK):
+                data = tail + block
+                pieces = data.split(close)
+                last = pieces.pop()
+                for piece in pieces:
+                    size = pending + len(piece)
+                    pending = 0
+                    if b"/>" in piece:
+                        index += len(_EMPTY_SI.findall(piece))
+                    if size > LONG_STRING:
+                        out[index] = max(out.get(index, 0), size)
+                    index += 1
+                tail = last[-len(close) :]
+                pending += len(last) - len(tail)
+    return out
 
 
 def check_readable(path: Path) -> None:
@@ -230,6 +378,8 @@ class Shape:
     far_row_ref: str = ""
     far_col_ref: str = ""
     xml_bytes: int = 0
+    strings: int = 0
+    """Bytes of the long shared strings its cells refer to (LongStrings), each time referred."""
 
     @property
     def area(self) -> int:
@@ -272,11 +422,24 @@ class Shape:
 _ANY_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br="([A-Za-z]*)(\d*)"')
 
 
-def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
-    """The real extent of a sheet: every cell reference in its XML, streamed in blocks."""
+_SHARED_CELL = re.compile(rb'<(?:[\w.-]+:)?c\s[^>]*?\bt="s"[^>]*>\s*<(?:[\w.-]+:)?v>\s*(\d+)\s*<')
+
+
+def long_references(data: bytes, long: LongStrings, end: int | None = None) -> int:
+    """Bytes of the long shared strings the cells in `data` refer to."""
+    if not long:
+        return 0
+    cells = _SHARED_CELL.findall(data, 0, len(data) if end is None else end)
+    return sum(long.get(int(i), 0) for i in cells)
+
+
+def scan_sheet(zf: zipfile.ZipFile, part: str, long: LongStrings | None = None) -> Shape:
+    """The real extent of a sheet: every cell reference in its XML, streamed in blocks (and the
+    long shared strings its cells refer to)."""
+    long = long or {}
     shape = Shape(xml_bytes=zf.getinfo(part).file_size)
     with readable(part), zf.open(part) as fh:
-        head = fh.read(65536)
+        head = fh.read(HEAD_BYTES)
         _no_dtd(head, part)
         tail = head
         while True:
@@ -284,6 +447,7 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
             data = tail + block
             cut = data.rfind(b"<") if block else len(data)
             shape.add(_ANY_REF.findall(data, 0, cut))
+            shape.strings += long_references(data, long, cut)
             tail = data[cut:]
             if not block:
                 break
@@ -291,11 +455,11 @@ def scan_sheet(zf: zipfile.ZipFile, part: str) -> Shape:
 
 
 def read_bytes(area: int, xml_bytes: int) -> int:
-    """What calamine needs to hold a range of `area` positions read from `xml_bytes` of XML:
-    the positions, and the text of the cells, which is a share of the XML (calamine streams the
-    XML itself). Measured: 100,000 rows of 16 columns (81 MB of XML with inline strings) took
-    86 MB; this estimate says 85 MB."""
-    return area * CELL_BYTES + xml_bytes // TEXT_SHARE
+    """What calamine may need to hold a range of `area` positions read from `xml_bytes` of XML
+    (and shared strings): the positions, and at most the XML's size in text. An upper bound:
+    100,000 rows of 16 columns (81 MB of XML with inline strings) took 86 MB, of 145 MB
+    estimated (26 columns assumed)."""
+    return area * CELL_BYTES + xml_bytes
 
 
 def fits(sheet: str, shape: Shape, max_read_mb: int | None) -> None:
@@ -319,7 +483,17 @@ def fits(sheet: str, shape: Shape, max_read_mb: int | None) -> None:
         )
     if max_read_mb is None:
         return
-    need = read_bytes(shape.area, shape.xml_bytes)
+    if shape.strings > (max_read_mb << 20) // 2:
+        raise Invalid(
+            f"工作表 {sheet} 的单元格引用了超长的共享字符串,读取时每个单元格各存一份,共需约"
+            f" {shape.strings >> 20:,} MB(上限 {max_read_mb} MB);"
+            "Excel 的单元格最多 32,767 个字符,请检查文件来源后重新保存上传",
+            reason="strings_too_large",
+            sheet=sheet,
+            need_mb=shape.strings >> 20,
+            limit_mb=max_read_mb,
+        )
+    need = read_bytes(shape.area, shape.xml_bytes + shape.strings)
     if need > max_read_mb << 20:
         far = shape.far_col_ref or shape.far_row_ref
         raise Invalid(
@@ -441,7 +615,9 @@ def _shared_strings(zf: zipfile.ZipFile, upto: int) -> dict[int, str]:
                 continue
             parts = [t.text or "" for t in elem.findall(f"{NS}t")]
             parts += [t.text or "" for t in elem.findall(f"{NS}r/{NS}t")]
-            out[index] = "".join(parts)
+            # only the first rows' headers and values are looked at: a text is cut to Excel's
+            # limit of a cell (a hostile table may hold strings of megabytes)
+            out[index] = "".join(parts)[:32_767]
             elem.clear()
             index += 1
             if index > upto:
@@ -524,6 +700,8 @@ _ODD_REF = re.compile(rb' r="([A-Za-z](?:[A-Za-z]+\d*|\d{7,}))"')
 PIECEWISE_BYTES = 64 << 20
 """Sheet XML (uncompressed) above which a sheet is read in pieces."""
 _BLOCK = 1 << 22
+HEAD_LIMIT = 64 << 20
+"""Most XML a worksheet may have before its sheetData (column and view settings)."""
 _SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData(?:\s[^>]*)?(/?)>")
 _MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
 _ROW_NUMBER = re.compile(rb'[^>]*?\sr="(\d+)"')
@@ -551,17 +729,22 @@ class PiecewiseSheet:
         part: str,
         rows_per_piece: int = PIECE_ROWS,
         max_read_mb: int = DEFAULT_READ_MB,
+        reserved: int = 0,
+        long: LongStrings | None = None,
     ) -> None:
         started = time.perf_counter()
         self.name = name
         self.max_read_mb = max_read_mb
+        self.reserved = reserved
+        self.long = long or {}
+        """Bytes of the budget the shared strings take (loaded with every piece)."""
         self._dir = Path(tempfile.mkdtemp(prefix="rr-sheet-", dir=path.parent))
         self._stop = threading.Event()
         self._pieces: queue.Queue[Path | None] = queue.Queue()
         self._loaded: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self.uncached: Uncached = {}
-        self._tail = b""
+        self._merges: list[tuple[bytes, bytes, bytes, bytes]] = []
         self._last_row = -1
         splitter = threading.Thread(
             target=self._split, args=(path, part, rows_per_piece), daemon=True
@@ -576,7 +759,7 @@ class PiecewiseSheet:
                 raise self._error
         self.merged = [
             ((int(r0) - 1, _col_index(c0.decode())), (int(r1) - 1, _col_index(c1.decode())))
-            for c0, r0, c1, r1 in _MERGE_REF.findall(self._tail)
+            for c0, r0, c1, r1 in self._merges
         ]
         self.total_rows = self._last_row + 1
         self.load_seconds = time.perf_counter() - started
@@ -595,7 +778,7 @@ class PiecewiseSheet:
     def _cut(self, path: Path, part: str, rows_per_piece: int) -> None:
         with zipfile.ZipFile(path) as zf:
             common = {
-                i.filename: zf.read(i.filename)
+                i.filename: read_part(zf, i.filename)
                 for i in zf.infolist()
                 if i.filename != part and not _is_worksheet(i.filename)
             }
@@ -603,13 +786,13 @@ class PiecewiseSheet:
                 buf = b""
                 while (found := _SHEET_DATA.search(buf)) is None:
                     block = fh.read(_BLOCK)
-                    if not block:
+                    if not block or len(buf) > HEAD_LIMIT:
                         raise Invalid(f"worksheet {self.name} has no sheetData", sheet=self.name)
                     buf += block
                 prefix, empty = found.group(1), found.group(2)
                 head, buf = buf[: found.end()], buf[found.end() :]
                 if empty:
-                    self._tail = buf + fh.read()
+                    self._read_tail(fh, buf)
                     return
                 _no_dtd(head, part)
                 cutter = _Cutter(self, common, part, head, prefix, rows_per_piece)
@@ -618,6 +801,20 @@ class PiecewiseSheet:
                 finally:
                     cutter.abandon()
                 self._last_row = cutter.last_row
+
+    def _read_tail(self, fh: Any, data: bytes) -> None:
+        """The merged ranges listed after the rows, read block by block (what follows the rows
+        may be as large as the part)."""
+        while True:
+            cut = data.rfind(b"<")
+            block = fh.read(_BLOCK)
+            if not block:
+                self._merges += _MERGE_REF.findall(data)
+                return
+            if cut < 0 or len(data) - cut > 4096:
+                cut = len(data)
+            self._merges += _MERGE_REF.findall(data, 0, cut)
+            data = data[cut:] + block
 
     def _feed(self, fh: Any, buf: bytes, cutter: _Cutter) -> None:
         """Stream the rows after the sheetData tag into the cutter; keep what follows them."""
@@ -631,7 +828,7 @@ class PiecewiseSheet:
             end = data.find(cutter.end_tag)
             if end >= 0:
                 cutter.feed(data[:end])
-                self._tail = data[end:] + fh.read()
+                self._read_tail(fh, data[end:])
                 break
             if not block:
                 raise Invalid(f"worksheet {self.name} is cut short", sheet=self.name)
@@ -727,12 +924,16 @@ class _Cutter:
         self.piece_lo = self.piece_hi = -1
         """0-based numbers of the first and last rows written to the open piece."""
         self.piece_bytes = 0
+        self.piece_strings = 0
         self.width = 26
         """Columns a piece may span: 26 until a reference of two or more letters shows up."""
         self.odd = Shape()
         """The cells with such references, or with rows of seven or more digits."""
-        self.budget = (owner.max_read_mb << 20) // PIECES_HELD
-        self._fit_rows()
+        self.budget = max(1 << 20, (owner.max_read_mb << 20) - owner.reserved) // PIECES_HELD
+        self.rows_per_piece = self._rows_fitting(self.width)
+        self.byte_cap = self.budget // 3
+        """XML bytes after which a piece is closed at the next row (long texts make a row's XML,
+        and calamine's strings, larger than its cells' slots)."""
         self._zip: zipfile.ZipFile | None = None
         self._out: Any = None
 
@@ -747,6 +948,7 @@ class _Cutter:
         self.rows = 0
         self.piece_lo = self.piece_hi = -1
         self.piece_bytes = 0
+        self.piece_strings = 0
 
     def _close(self) -> None:
         assert self._zip is not None
@@ -771,15 +973,14 @@ class _Cutter:
         width = max(self.width, self.odd.last_col + 1)
         if width != self.width:
             self.width = width
-            self._fit_rows()
+            self.rows_per_piece = self._rows_fitting(width)
 
-    def _fit_rows(self) -> None:
-        """Rows per piece from the budget: as many rows as half of it holds at the sheet's
-        width and the XML per row seen so far (the other half covers rows left blank between
-        them). A dense sheet is never refused for its size: its pieces get smaller."""
-        xml_per_row = self.piece_bytes // self.rows if self.rows else 0
-        per_row = read_bytes(self.width, xml_per_row)
-        self.rows_per_piece = max(1, min(self.base_rows, self.budget // per_row // 2))
+    def _rows_fitting(self, width: int) -> int:
+        """Rows per piece of a sheet `width` columns wide: their slots in half the budget (the
+        rest for their texts and for rows left blank between them). 100,000 rows of the first 26
+        columns took 104 MB of a 128 MB piece budget, and their XML the rest: a plain 200,000-row
+        survey was refused."""
+        return max(1, min(self.base_rows, self.budget // (width * CELL_BYTES) // 2))
 
     def _check(self) -> None:
         """Refuse a piece whose range calamine would allocate beyond the budget."""
@@ -794,12 +995,15 @@ class _Cutter:
             far_row_ref=f"{_col_letters(self.width - 1)}{hi + 1}",
             far_col_ref=self.odd.far_col_ref,
             xml_bytes=self.piece_bytes,
+            strings=self.piece_strings,
         )
-        if read_bytes(span.area, span.xml_bytes) > self.budget:
+        if read_bytes(span.area, span.xml_bytes + span.strings) > self.budget:
             fits(self.owner.name, span, self.budget >> 20)
 
     def _bounds(self, seg: bytes) -> None:
-        """Note the first and last row numbers of a segment written to the open piece."""
+        """Note the first and last row numbers of a segment written to the open piece, and the
+        long shared strings it refers to."""
+        self.piece_strings += long_references(seg, self.owner.long)
         at = seg.find(self.row_tag)
         if at < 0:
             return
@@ -822,13 +1026,21 @@ class _Cutter:
             n = data.count(self.row_tag)
             if n:
                 self._last(data)
-            room = max(0, self.rows_per_piece - self.rows)  # rows that may still start here
+            if self.rows and n and self.piece_bytes >= self.byte_cap:
+                pos = data.find(self.row_tag)  # the piece is full of text: close it here
+                self._out.write(data[:pos])
+                self._bounds(data[:pos])
+                self.piece_bytes += pos
+                self._close()
+                data = data[pos:]
+                continue
+            # rows that may still start in this piece (none once a wider sheet shrank the count)
+            room = max(0, self.rows_per_piece - self.rows)
             if n <= room:
                 self._out.write(data)
                 self._bounds(data)
                 self.rows += n
                 self.piece_bytes += len(data)
-                self._fit_rows()
                 return
             pos = -1
             for _ in range(room + 1):
@@ -883,6 +1095,8 @@ def open_book(
     path = Path(path)
     with readable(), zipfile.ZipFile(path) as zf:
         parts = {n: (p, zf.getinfo(p).file_size) for n, p, _h in _sheet_targets(zf)}
+        strings = shared_strings_bytes(zf)
+        long = long_strings(zf) if strings else {}
     opened: list[AnySheet] = []
     with readable(), CalamineWorkbook.from_path(str(path)) as book, ThreadPoolExecutor(1) as pool:
 
@@ -891,10 +1105,14 @@ def open_book(
             sheet: AnySheet | None = None
             if size > PIECEWISE_BYTES:
                 with contextlib.suppress(Unnumbered):  # such a sheet is read whole
-                    sheet = PiecewiseSheet(path, name, part, max_read_mb=max_read_mb)
+                    sheet = PiecewiseSheet(
+                        path, name, part, max_read_mb=max_read_mb, reserved=strings, long=long
+                    )
             if sheet is None:
                 with zipfile.ZipFile(path) as zf:
-                    fits(name, scan_sheet(zf, part), max_read_mb)
+                    shape = scan_sheet(zf, part, long)
+                shape.xml_bytes += strings
+                fits(name, shape, max_read_mb)
                 # the formula scan inflates the sheet XML (zlib frees the GIL) while calamine
                 # loads it
                 sheet = Sheet(book, name, pool.submit(uncached_formulas, path, name))

@@ -4,6 +4,10 @@ commit that succeeds with the counts it reported."""
 
 from __future__ import annotations
 
+import io
+import tracemalloc
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,11 +18,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.assets.models import Asset
+from app.config import get_settings
+from app.errors import Invalid
+from app.kit.xlsx import check_workbook
 from tests.imports.conftest import sheet, upload, wait, xlsx_bytes
-from tests.imports.hostile import CASES, corpus, flipped
+from tests.imports.hostile import (
+    CASES,
+    SIZED,
+    corpus,
+    flipped,
+    honest_bomb,
+    long_shared_strings,
+    near_budget,
+    one_long_string_many_cells,
+    sized,
+    zip_bomb,
+)
 
 REFUSED = {
     "column_beyond_xfd": ("beyond_limits", "AAAAAA1"),
+    "column_beyond_xfd_3_rows": ("beyond_limits", "AAAAAA10"),
     "column_beyond_xfd_6_rows": ("beyond_limits", "AAAAAA10"),
     "row_beyond_limit": ("beyond_limits", "A1048577"),
     "column_at_xfd_bottom": ("range_too_large", "XFD1048576"),
@@ -87,6 +106,106 @@ def test_every_generated_case_twice_without_a_server_error_or_a_write(
             key = str(result.get("status") if isinstance(result.get("status"), str) else "4xx")
             seen[key] = seen.get(key, 0) + 1
     assert seen.get("4xx", 0) > 40, seen
+
+
+SMALL = 0.02
+"""Scale of the sized cases in the tests (bench/bench_hostile.py runs them at 1)."""
+SIZED_REFUSED = {
+    "dtd_after_64kb_workbook": (422, "dtd"),
+    "dtd_after_64kb_sheet": (422, "dtd"),
+    "dtd_after_64kb_rels": (422, "dtd"),
+    "zip_bomb_sheet": (422, "zip_bomb"),
+    "zip_bomb_lying_sheet": (422, "damaged"),
+    "zip_bomb_lying_small_sheet": (422, "damaged"),
+    "zip_bomb_lying_shared_strings": (422, "damaged"),
+    "zip_bomb_lying_small_shared_strings": (422, "zip_bomb"),
+}
+
+
+def test_the_sized_cases_small_without_a_server_error_or_a_write(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """The cases at the issue's sizes (far columns in a real survey, a lying <dimension>, a sheet
+    near the read budget, many sheets, long shared strings, DTDs after a long prolog, zip bombs)
+    run small: each a 4xx with its reason or a batch that ends with a clear one."""
+    seen = {}
+    for name, data in sized(SMALL):
+        before = assets(db)
+        result = outcome(client, db, data)
+        seen[name] = result.get("reason") or result.get("status")
+        if name in SIZED_REFUSED:
+            assert (result["status"], result["reason"]) == SIZED_REFUSED[name], (name, result)
+        if name.startswith(("survey_column", "zip_bomb")):
+            assert assets(db) == before, (name, result)
+    assert seen["survey_column_beyond_xfd_3_rows"] == "beyond_limits", seen
+    for name in (
+        "survey_dimension_lies_large",
+        "survey_dimension_lies_small",
+        "many_sheets",
+        "large_survey",
+        "zip_bomb_honest_shared_strings",
+    ):
+        assert seen[name] == "validated", (name, seen)
+    assert set(seen) == set(SIZED)
+
+
+def test_a_near_budget_sheet_is_read_and_one_just_past_it_refused(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings().imports, "max_read_mb", 16)
+    fits = outcome(client, db, SIZED["near_read_budget"](16 / 384))
+    assert fits["status"] == "validated" and fits["counts"]["rejected"] == 0, fits
+    too_large = outcome(client, db, near_budget(16, fill=1.1))
+    assert too_large.get("reason") == "range_too_large" or "已用区域" in (
+        too_large.get("error") or ""
+    ), too_large
+
+
+def test_shared_strings_count_towards_the_read_budget(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine loads the whole shared-string table with every sheet: honest headers and a ratio
+    of 115 (under the zip-bomb check) made 1.5 GB of it; more than half the budget is refused."""
+    monkeypatch.setattr(get_settings().imports, "max_read_mb", 16)
+    body = outcome(client, db, honest_bomb("xl/sharedStrings.xml", 20))
+    assert body["status"] == 422 and body["reason"] == "strings_too_large", body
+    assert "sharedStrings.xml" in body["detail"]
+    styles = outcome(client, db, honest_bomb("xl/styles.xml", 20))  # calamine streams styles
+    assert styles["status"] == "validated", styles
+
+
+def test_a_part_whose_headers_understate_it_is_read_as_declared(tmp_path: Path) -> None:
+    """zipfile's read() of a whole part inflated up to 2 GB in one call before cutting it to the
+    declared size, and took the rest for a valid part: 0.5 MB declared, 3 GB inflated took the
+    upload check 2.2 GB and 4.6 s. It is refused having inflated a block past the declared size."""
+    data = zip_bomb("xl/sharedStrings.xml", 200, declared_mb=0.5)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None  # the CRC is that of the declared bytes: zipfile is fooled
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        with pytest.raises(Exception) as refused:
+            check_workbook(path, max_uncompressed_mb=2000, max_read_mb=384)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(refused.value, Invalid) and refused.value.extra["reason"] == "zip_bomb"
+    assert peak < 30 << 20, f"{peak >> 20} MB"
+
+
+def test_very_long_texts_are_quoted_short_and_stored_at_excels_limit(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """Addresses of 100,000 characters: each error quotes 200 of them and the rejected row keeps
+    32,767 (Excel's limit of a cell), so the batch and its rows stay small."""
+    batch = outcome(client, db, long_shared_strings(3, 100_000))
+    assert batch["status"] == "validated" and batch["counts"]["rejected"] == 3, batch
+    assert all(len(e["value"]) <= 200 for e in batch["errors"]), batch["errors"]
+    rows = client.get(f"/api/v1/imports/{batch['id']}/rows", params={"action": "reject"}).json()
+    for item in rows["items"]:
+        cells = item["values"]["cells"]
+        assert max(len(c) for c in cells if isinstance(c, str)) == 32_767
 
 
 def test_a_stray_cell_far_right_is_read_without_storing_its_blanks(
@@ -165,3 +284,26 @@ def test_validated_means_the_commit_succeeds_with_its_counts(
     for key in ("created", "updated", "unchanged", "rejected"):
         assert final["counts"][key] == dry["counts"][key], (key, dry, final)
     assert assets(db) == before + dry["counts"]["created"]
+
+
+def test_more_bit_flipped_copies_without_a_server_error(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """Copy 102 of seed 22 (bench/bench_hostile.py's 200 flips) moved a part's header offset out
+    of the file: reading it raw was an OSError and a 500."""
+    for _name, data in [*flipped(22, 200)][100:]:
+        outcome(client, db, data)
+
+
+def test_cells_referring_to_a_long_shared_string_count_each_copy(
+    client: TestClient, db: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine copies a shared string into each cell that refers to it: 300 cells and one string
+    of a million characters (a 2 MB file) took 900 MB. Each reference now counts the string's
+    size, and a sheet whose references need more than half the budget is refused at upload."""
+    monkeypatch.setattr(get_settings().imports, "max_read_mb", 16)
+    body = outcome(client, db, one_long_string_many_cells(300, 40_000))  # 300 x 120 KB
+    assert body["status"] == 422 and body["reason"] == "strings_too_large", body
+    assert "电梯" in body["detail"]
+    fine = outcome(client, db, one_long_string_many_cells(20, 40_000))  # 20 x 120 KB
+    assert fine["status"] == "validated" and fine["counts"]["rejected"] == 20, fine

@@ -240,3 +240,22 @@ def test_a_dense_sheet_larger_than_the_budget_is_read_in_pieces_that_fit(
     assert all(need <= 1 << 20 for _, need in sizes), sizes
     assert sum(n for n, _ in sizes) == 6001
     assert _cells(rows) == _cells(whole)
+
+
+def test_a_plain_survey_in_pieces_fits_a_small_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces were cut at PIECE_ROWS rows whatever the budget: their 26 columns' slots took most
+    of a piece's share and their text the rest, so a plain 200,000-row survey was refused under
+    the default budget. Pieces now hold the rows whose slots fill half a share, and close early
+    once their XML fills a third (long texts)."""
+    from tests.imports.hostile import base_parts, pack, survey_xml
+
+    path = tmp_path / "large.xlsx"
+    path.write_bytes(pack(base_parts(survey_xml(30_000))))
+    monkeypatch.setattr(xlsx, "PIECEWISE_BYTES", 0)
+    with xlsx.open_book(path, max_read_mb=16) as open_sheet:
+        sheet = open_sheet("电梯")
+        assert isinstance(sheet, xlsx.PiecewiseSheet)
+        rows = sum(1 for _ in sheet.rows())
+    assert rows == 30_001
