@@ -30,7 +30,7 @@ from app.kit.values import norm
 def _iso_date(value: Any) -> Any:
     """The API takes ISO dates only (YYYY-MM-DD); lenient parsing belongs to the import."""
     if isinstance(value, datetime):
-        raise ValueError("expected a date (YYYY-MM-DD), not a timestamp")
+        raise ValueError("应为日期 YYYY-MM-DD,不能带时间")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -42,7 +42,7 @@ def _iso_date(value: Any) -> Any:
 
 
 def _bad_date() -> Any:
-    raise ValueError("expected an ISO date YYYY-MM-DD")
+    raise ValueError("应为日期 YYYY-MM-DD(如 2015-06-30)")
 
 
 def _enum_code(index: dict[str, str], value: Any) -> Any:
