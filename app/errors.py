@@ -7,6 +7,7 @@ application/problem+json; a 500 names its request id and never carries a traceba
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -20,6 +21,8 @@ from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+"""A Chinese character: a detail without one is the framework's English and is replaced."""
 
 
 class DomainError(Exception):
@@ -75,14 +78,23 @@ CONSTRAINT_MESSAGES: dict[str, str] = {
 
 HTTP_PROBLEMS: dict[int, tuple[str, str, str]] = {
     400: ("/problems/bad-request", "请求有误", "请求格式不正确"),
-    401: ("/problems/unauthorized", "需要身份认证", "缺少或无效的身份令牌"),
-    403: ("/problems/forbidden", "无权执行此操作", "无权执行此操作"),
-    404: ("/problems/not-found", "资源不存在", "请求的地址不存在"),
+    401: (
+        "/problems/unauthorized",
+        "需要身份认证",
+        "缺少或无效的身份令牌;请在请求头中提供 Authorization: Bearer <令牌>",
+    ),
+    403: ("/problems/forbidden", "无权执行此操作", "您无权执行此操作;如需办理请联系管理员"),
+    404: ("/problems/not-found", "资源不存在", "请求的地址不存在;请核对网址(接口说明见 /docs)"),
     405: ("/problems/method-not-allowed", "请求方法不被允许", "该地址不支持此请求方法"),
     406: ("/problems/not-acceptable", "无法提供所请求的格式", "无法提供所请求的格式"),
-    409: ("/problems/conflict", "数据冲突", "数据冲突"),
-    413: ("/problems/too-large", "请求内容过大", "请求内容过大"),
-    415: ("/problems/unsupported-media", "不支持的内容类型", "不支持的内容类型"),
+    409: ("/problems/conflict", "数据冲突", "与已有数据冲突"),
+    413: ("/problems/too-large", "请求内容过大", "请求内容超过上限;请缩小后重新提交"),
+    415: (
+        "/problems/unsupported-media",
+        "不支持的内容类型",
+        "不支持该内容类型(Content-Type);请按接口说明提交",
+    ),
+    416: ("/problems/range-not-satisfiable", "请求的范围无效", "请求的文件范围(Range)无效"),
     422: ("/problems/validation", "请求参数校验失败", "请求参数无效"),
     429: ("/problems/too-many-requests", "请求过于频繁", "请求过于频繁,请稍后再试"),
 }
@@ -95,6 +107,9 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "int_parsing": "应为整数",
     "int_type": "应为整数",
     "int_from_float": "应为整数",
+    "int_parsing_size": "整数超出可处理的范围",
+    "multiple_of": "应为 {multiple_of} 的整数倍",
+    "finite_number": "应为有限的数字",
     "float_parsing": "应为数字",
     "float_type": "应为数字",
     "decimal_parsing": "应为数字",
@@ -105,6 +120,7 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "bool_parsing": "应为 true 或 false",
     "bool_type": "应为 true 或 false",
     "string_type": "应为文本",
+    "string_unicode": "应为有效的 Unicode 文本",
     "string_too_short": "文本过短(至少 {min_length} 个字符)",
     "string_too_long": "文本过长(最多 {max_length} 个字符)",
     "string_pattern_mismatch": "格式不正确(应符合 {pattern})",
@@ -114,9 +130,12 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "less_than_equal": "应不大于 {le}",
     "literal_error": "取值无效(可选: {expected})",
     "enum": "取值无效(可选: {expected})",
-    "union_tag_invalid": "类别无效(可选: {expected_tags})",
+    "union_tag_invalid": "{discriminator} 的取值 '{tag}' 无效(可选: {expected_tags})",
     "union_tag_not_found": "缺少用于区分类别的字段 {discriminator}",
     "date_parsing": "应为日期 YYYY-MM-DD",
+    "date_from_datetime_inexact": "应为日期 YYYY-MM-DD,不能带时间",
+    "date_past": "应为过去的日期",
+    "date_future": "应为将来的日期",
     "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
     "date_type": "应为日期 YYYY-MM-DD",
     "datetime_parsing": "应为时间 YYYY-MM-DDTHH:MM:SS",
@@ -124,6 +143,16 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "datetime_type": "应为时间 YYYY-MM-DDTHH:MM:SS",
     "list_type": "应为列表",
     "dict_type": "应为对象",
+    "mapping_type": "应为对象",
+    "tuple_type": "应为列表",
+    "set_type": "应为列表",
+    "none_required": "应为空(null)",
+    "time_parsing": "应为时间 HH:MM:SS",
+    "timezone_naive": "时间不应带时区",
+    "timezone_aware": "时间应带时区(如 +08:00)",
+    "url_parsing": "应为有效的网址",
+    "uuid_parsing": "应为有效的 UUID",
+    "bytes_too_long": "内容过长(最多 {max_length} 字节)",
     "model_type": "应为对象",
     "model_attributes_type": "应为对象",
     "too_short": "条目过少(至少 {min_length} 项)",
@@ -161,10 +190,12 @@ def _loc_field(loc: tuple[Any, ...]) -> str:
 
 
 def chinese_message(error: dict[str, Any]) -> str:
-    """A pydantic error's message in Chinese (its own text when the type is not in the table)."""
+    """A pydantic error's message in Chinese; a type not in the table keeps its own text after
+    a Chinese lead, so a person still reads what went wrong."""
     template = VALIDATION_MESSAGES.get(str(error.get("type", "")))
     if template is None:
-        return str(error.get("msg", ""))
+        msg = str(error.get("msg", ""))
+        return msg if CJK.search(msg) else f"取值无效: {msg}"
     ctx = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
     if "error" in ctx or template == "{error}":
         msg = str(error.get("msg", ""))
@@ -175,6 +206,22 @@ def chinese_message(error: dict[str, Any]) -> str:
         return template.format(**ctx)
     except (KeyError, IndexError, ValueError):
         return template.split("(")[0]
+
+
+MAX_DETAIL_ERRORS = 5
+"""A 422's detail spells out this many failing fields; `errors` lists them all."""
+
+
+def validation_detail(errors: list[dict[str, Any]]) -> str:
+    """A 422's detail: each failing field with its Chinese reason, e.g.
+    '以下参数或字段无效: limit(应不小于 1); colour(不允许的字段)'."""
+    parts = [f"{e['field']}({e['msg']})" if e["field"] else e["msg"] for e in errors]
+    parts = list(dict.fromkeys(parts))
+    if not parts:
+        return HTTP_PROBLEMS[422][2]
+    shown = "; ".join(parts[:MAX_DETAIL_ERRORS])
+    more = f" 等 {len(parts)} 项" if len(parts) > MAX_DETAIL_ERRORS else ""
+    return f"以下参数或字段无效: {shown}{more}"
 
 
 def validation_errors(raw: list[Any]) -> list[dict[str, Any]]:
@@ -200,15 +247,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(list(exc.errors()))
-        fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
-        type_, title, default = HTTP_PROBLEMS[422]
+        type_, title, _ = HTTP_PROBLEMS[422]
         return problem(
-            422,
-            type_,
-            title,
-            f"以下参数或字段无效: {fields}" if fields else default,
-            request.url.path,
-            errors=errors,
+            422, type_, title, validation_detail(errors), request.url.path, errors=errors
         )
 
     @app.exception_handler(IntegrityError)
@@ -224,10 +265,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = exc.status_code
         type_, title, default = HTTP_PROBLEMS.get(
-            exc.status_code, (f"/problems/http-{exc.status_code}", str(exc.detail), "")
+            code, (f"/problems/http-{code}", "请求无法处理", f"请求无法处理(HTTP {code})")
         )
-        detail = default or str(exc.detail)
+        detail = str(exc.detail) if CJK.search(str(exc.detail)) else default
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             allowed = allowed_methods(request) or headers.get("Allow", "")

@@ -69,7 +69,7 @@ def _tokens(args: argparse.Namespace) -> int:
     with cli_session() as session:
         account = session.scalar(select(Account).where(Account.name == args.name))
         if account is None:
-            raise NotFound(f"account '{args.name}' not found")
+            raise NotFound(f"账号 {args.name} 不存在")
         for t in session.scalars(
             select(ApiToken).where(ApiToken.account_id == account.id).order_by(ApiToken.id)
         ):

@@ -128,7 +128,11 @@ def get_principal(request: Request, session: DbSession) -> Principal:
                 raise TooManyRequests("认证失败次数过多,请一分钟后再试")
             for key in keys:
                 limiter.fail(key)
-            raise Unauthorized("invalid or revoked token" if token else "missing bearer token")
+            raise Unauthorized(
+                "身份令牌无效或已被吊销,请向管理员申请新的令牌"
+                if token
+                else "缺少身份令牌,请在请求头中提供 Authorization: Bearer <令牌>"
+            )
         principal = Principal(
             account_id=account.id,
             name=account.name,

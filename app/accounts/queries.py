@@ -23,7 +23,7 @@ def get_account(session: Session, principal: Principal, account_id: int) -> Acco
     )
     account = session.scalar(stmt)
     if account is None:
-        raise NotFound(f"account {account_id} not found")
+        raise NotFound(f"账号 {account_id} 不存在或不在您的管辖范围内")
     return account
 
 
@@ -60,5 +60,5 @@ def get_token(session: Session, principal: Principal, token_id: int) -> tuple[Ap
     )
     row = session.execute(stmt).first()
     if row is None:
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(f"令牌 {token_id} 不存在或不在您的管辖范围内")
     return row[0], row[1]

@@ -58,11 +58,21 @@ class Principal:
     def scope_label(self) -> str:
         return scope_label(self.region_prefix, self.category)
 
+    @property
+    def scope_text(self) -> str:
+        return scope_text(self.region_prefix, self.category)
+
 
 def scope_label(region_prefix: str, category: str | None) -> str:
     """A scope as people read it: 'national', '4101', '410102, category gas_pipe'."""
     label = region_prefix or "national"
     return f"{label}, category {category}" if category else label
+
+
+def scope_text(region_prefix: str, category: str | None) -> str:
+    """A scope in Chinese, for error messages: '全国', '区划 4101', '区划 410102、类别 gas_pipe'."""
+    label = f"区划 {region_prefix}" if region_prefix else "全国"
+    return f"{label}、类别 {category}" if category else label
 
 
 SYSTEM = Principal(account_id=None, name="system", role="admin")
@@ -97,16 +107,17 @@ def scoped(stmt: S, principal: Principal, region_col: Any, category_col: Any = N
 def ensure_visible(principal: Principal, region_code: str, category: str | None, what: str) -> None:
     """Raise NotFound for an object outside the scope (existence must not leak)."""
     if not principal.covers(region_code, category):
-        raise NotFound(f"{what} not found")
+        raise NotFound(f"{what} 不存在或不在您的管辖范围内")
 
 
 def ensure_writable(principal: Principal, region_code: str, category: str | None) -> None:
     """Raise Forbidden unless the principal may write this region and category."""
     if not principal.can_write:
-        raise Forbidden(f"role '{principal.role}' may not change data")
+        raise Forbidden(f"角色 {principal.role} 只能查看,不能修改数据;如需修改请联系管理员")
     if not principal.covers(region_code, category):
         raise Forbidden(
-            f"region {region_code}/{category} is outside your scope ({principal.scope_label})",
+            f"区划 {region_code}、类别 {category} 不在您的管辖范围({principal.scope_text})内,"
+            "不能修改",
             region_code=region_code,
         )
 
@@ -114,7 +125,9 @@ def ensure_writable(principal: Principal, region_code: str, category: str | None
 def ensure_role(principal: Principal, *roles: str) -> None:
     """Raise Forbidden unless the principal has one of the roles."""
     if principal.role not in roles:
-        raise Forbidden(f"requires role {' or '.join(roles)}")
+        raise Forbidden(
+            f"此操作需要角色 {' 或 '.join(roles)},当前角色为 {principal.role};如需办理请联系管理员"
+        )
 
 
 def ensure_can_manage(principal: Principal, region_prefix: str, category: str | None) -> None:
@@ -122,7 +135,7 @@ def ensure_can_manage(principal: Principal, region_prefix: str, category: str | 
     ensure_role(principal, "admin")
     if not principal.contains_scope(region_prefix, category):
         raise Forbidden(
-            f"account scope {scope_label(region_prefix, category)} is outside your scope "
-            f"({principal.scope_label})",
+            f"账号的管辖范围 {scope_text(region_prefix, category)} 超出您的管辖范围"
+            f"({principal.scope_text}),不能管理该账号",
             region_prefix=region_prefix,
         )

@@ -53,11 +53,14 @@ def _record(
 
 def _validate_scope(session: Session, region_prefix: str, category: str | None) -> None:
     if region_prefix and (not region_prefix.isdigit() or len(region_prefix) not in (2, 4, 6)):
-        raise Invalid("region must be a 2, 4 or 6 digit code prefix", field="region_prefix")
+        raise Invalid(
+            f"管辖区划 {region_prefix} 无效:应为 2、4 或 6 位数字的行政区划代码前缀",
+            field="region_prefix",
+        )
     if region_prefix and not region_exists(session, region_prefix.ljust(6, "0")):
-        raise Invalid(f"unknown region '{region_prefix}'", field="region_prefix")
+        raise Invalid(f"未知的行政区划 {region_prefix}", field="region_prefix")
     if category is not None and category not in CATEGORIES:
-        raise Invalid(f"unknown category '{category}'", field="category")
+        raise Invalid(f"未知的设备类别 {category}(可选: {', '.join(CATEGORIES)})", field="category")
 
 
 def create_account(
@@ -71,11 +74,11 @@ def create_account(
 ) -> Account:
     """Register an account; region_prefix '' means national. Only inside the creator's scope."""
     if role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Invalid(f"角色 {role} 无效(可选: {', '.join(ROLES)})", field="role")
     _validate_scope(session, region_prefix, category)
     ensure_can_manage(principal, region_prefix, category)
     if session.scalar(select(Account.id).where(Account.name == name)) is not None:
-        raise Conflict(f"account '{name}' already exists", field="name")
+        raise Conflict(f"账号 {name} 已存在,请换一个名称", field="name")
     account = Account(
         name=name, role=role, region_prefix=region_prefix, category=category, active=True
     )
@@ -97,11 +100,11 @@ def update_account(
     account = get_account(session, principal, account_id)
     ensure_can_manage(principal, account.region_prefix, account.category)
     if role is not None and role not in ROLES:
-        raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+        raise Invalid(f"角色 {role} 无效(可选: {', '.join(ROLES)})", field="role")
     new_role = account.role if role is None else role
     new_active = account.active if active is None else active
     if account.id == principal.account_id and (new_role != "admin" or not new_active):
-        raise Forbidden("you cannot demote or deactivate your own account")
+        raise Forbidden("不能降低自己账号的角色,也不能停用自己的账号;请由其他管理员办理")
     before = _snapshot(account)
     account.role, account.active = new_role, new_active
     token_cache.forget_all()

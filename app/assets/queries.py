@@ -40,7 +40,7 @@ def get_asset(session: Session, principal: Principal, asset_id: int) -> Asset:
         )
     )
     if asset is None:
-        raise NotFound(f"asset {asset_id} not found")
+        raise NotFound(f"设备 {asset_id} 不存在或不在您的管辖范围内")
     return asset
 
 

@@ -13,6 +13,7 @@ from app.accounts.scope import Principal, ensure_writable
 from app.assets.models import Asset
 from app.assets.queries import asset_fields, get_asset
 from app.assets.schemas import CREATE_MODELS
+from app.assets.spec import CATEGORIES
 from app.audit.recorder import record_change
 from app.errors import Conflict, Invalid
 from app.kit.dates import today
@@ -37,7 +38,7 @@ def _resolve_region(
         reason = f"无法识别的行政区划: {given}"
     if found is None:
         raise Invalid(
-            f"region_code {given} is not a known administrative division (GB/T 2260): {reason}",
+            f"行政区划代码(region_code) {given} 不是现行的行政区划(GB/T 2260):{reason}",
             errors=[
                 {
                     "loc": ["body", "region_code"],
@@ -80,7 +81,8 @@ def _ensure_unique(
         return
     if principal.covers(existing.region_code, category):
         raise Conflict(
-            f"{category} asset with asset_code '{asset_code}' already exists (id {existing.id})",
+            f"类别 {category}({CATEGORIES.get(category, category)})中已有设备编号 {asset_code} "
+            f"的设备(id {existing.id});请核对编号,或修改已有的那台设备",
             asset_code=asset_code,
             existing_id=existing.id,
         )
@@ -127,12 +129,12 @@ def update_asset(
     ensure_writable(principal, asset.region_code, asset.category)
     if "category" in patch and patch["category"] != asset.category:
         raise Invalid(
-            "category cannot change; delete the asset and register it again",
+            "设备类别(category)登记后不能修改;如类别有误,请删除该设备后按正确类别重新登记",
             errors=[
                 {
                     "loc": ["body", "category"],
                     "field": "category",
-                    "msg": "category is immutable",
+                    "msg": "设备类别不能修改",
                     "type": "immutable",
                 }
             ],

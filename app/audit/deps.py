@@ -14,7 +14,7 @@ MAX_REASON = 500
 
 def _invalid(msg: str) -> Invalid:
     return Invalid(
-        f"{REASON_HEADER}: {msg}",
+        f"请求头 {REASON_HEADER}(修改原因)无效: {msg}",
         errors=[{"loc": ["header", REASON_HEADER], "field": REASON_HEADER, "msg": msg}],
     )
 
@@ -31,7 +31,7 @@ def change_reason(request: Request) -> str | None:
     try:
         text = unquote(text, errors="strict").strip()
     except UnicodeDecodeError as exc:
-        raise _invalid("percent-encoded bytes are not UTF-8") from exc
+        raise _invalid("百分号编码的内容不是 UTF-8 文字") from exc
     if len(text) > MAX_REASON:
-        raise _invalid(f"longer than {MAX_REASON} characters")
+        raise _invalid(f"超过 {MAX_REASON} 个字符,请写得简短些")
     return text or None

@@ -39,7 +39,7 @@ def receive(source: BinaryIO, max_mb: int) -> tuple[Path, str, int]:
             if size > limit:
                 out.close()
                 tmp.unlink(missing_ok=True)
-                raise TooLarge(f"the file is larger than {max_mb} MB")
+                raise TooLarge(f"上传的文件超过 {max_mb} MB 的上限;请拆分成几个工作簿上传")
             digest.update(chunk)
             out.write(chunk)
     return tmp, digest.hexdigest(), size

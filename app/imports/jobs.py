@@ -184,7 +184,7 @@ def _parse_into(
         for lay in plan.layouts:
             sheet = open_sheet(lay.sheet)
             if done + sheet.total_rows - lay.header_row - 1 > plan.max_rows:
-                raise TooLarge(f"the workbook has more than {plan.max_rows} data rows")
+                raise TooLarge(f"工作簿的数据超过 {plan.max_rows} 行的上限;请拆分成几个工作簿上传")
             mapper = RowMapper(lay, regions, principal, seen)
             groups: dict[str, Group] = {}
             ticker = partial(_offset_tick, tick, done)

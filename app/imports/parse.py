@@ -32,7 +32,7 @@ def plan_workbook(path: Path, category: str | None, max_rows: int) -> Plan:
     plan = Plan(max_rows=max_rows)
     sheets = peek(path)
     if not any(s.rows for s in sheets):
-        raise Invalid("the workbook has no data (every sheet is empty)", reason="empty")
+        raise Invalid("工作簿中没有数据(所有工作表都是空的);请填好台账后再上传", reason="empty")
     for sheet in sheets:
         if not sheet.rows:
             continue
@@ -53,13 +53,16 @@ def plan_workbook(path: Path, category: str | None, max_rows: int) -> Plan:
         plan.rows_estimate += max(0, (sheet.last_row or 0) - row - 1)
     if not plan.layouts:
         raise Invalid(
-            "no recognisable header row: expected columns such as 设备编号, 行政区划代码, "
-            "投入使用日期 in the first 30 rows of a sheet",
+            "未找到可识别的表头行:工作表前 30 行中应有“设备编号”“行政区划代码”“投入使用日期”"
+            "等列名;请使用导入模板的表头",
             reason="no_header",
             sheets=[s.name for s in sheets],
         )
     if plan.rows_estimate > max_rows:
-        raise TooLarge(f"the workbook has {plan.rows_estimate} data rows (limit {max_rows})")
+        raise TooLarge(
+            f"工作簿共有 {plan.rows_estimate} 行数据,超过 {max_rows} 行的上限;"
+            "请拆分成几个工作簿上传"
+        )
     return plan
 
 
@@ -68,15 +71,16 @@ def _choose_category(sheet_layout: SheetLayout, category: str | None) -> None:
     named = sheet_category(sheet_layout.sheet)
     if category is not None and named is not None and named != category:
         raise Invalid(
-            f"sheet '{sheet_layout.sheet}' is for {named}, but category={category} was given",
+            f"工作表 {sheet_layout.sheet} 是 {CATEGORIES.get(named, named)}({named})台账,"
+            f"与所选类别 category={category} 不符;请改选类别,或不指定类别",
             sheet=sheet_layout.sheet,
         )
     sheet_layout.category = category or named
     if sheet_layout.category is None and sheet_layout.category_column is None:
         raise Invalid(
-            f"sheet '{sheet_layout.sheet}' is not a known equipment category "
-            f"({'、'.join(CATEGORIES.values())}): name the sheet after its category, "
-            "add a 设备类别 column, or pass category",
+            f"无法确定工作表 {sheet_layout.sheet} 的设备类别"
+            f"(可选: {'、'.join(CATEGORIES.values())});请把工作表按类别命名、"
+            "增加“设备类别”列,或上传时指定类别 category",
             sheet=sheet_layout.sheet,
             reason="unknown_category",
         )

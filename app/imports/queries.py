@@ -28,7 +28,7 @@ def get_batch(session: Session, principal: Principal, batch_id: int) -> ImportBa
         _visible(select(ImportBatch).where(ImportBatch.id == batch_id), principal)
     )
     if batch is None:
-        raise NotFound(f"import {batch_id} not found")
+        raise NotFound(f"导入批次 {batch_id} 不存在或不在您的管辖范围内")
     return batch
 
 

@@ -17,11 +17,20 @@ from app.imports.parse import plan_workbook
 from app.imports.queries import get_batch
 from app.kit.xlsx import check_readable, check_workbook
 
+BATCH_STATES = {
+    "queued": "正在排队",
+    "running": "正在运行",
+    "validated": "已校验",
+    "committed": "已提交",
+    "failed": "已失败",
+}
+"""A batch's status as a sentence says it."""
+
 
 def ensure_importer(principal: Principal) -> None:
     """Only editors and admins import."""
     if not principal.can_write:
-        raise Forbidden(f"role '{principal.role}' may not import")
+        raise Forbidden(f"角色 {principal.role} 只能查看,不能导入台账;如需导入请联系管理员")
 
 
 def upload_batch(
@@ -69,9 +78,9 @@ def upload_batch(
 
 def _check_options(category: str | None, mode: str) -> None:
     if category is not None and category not in CATEGORIES:
-        raise Invalid(f"unknown category '{category}'", field="category")
+        raise Invalid(f"未知的设备类别 {category}(可选: {', '.join(CATEGORIES)})", field="category")
     if mode not in MODES:
-        raise Invalid(f"mode must be one of {', '.join(MODES)}", field="mode")
+        raise Invalid(f"导入方式 mode={mode} 无效(可选: {', '.join(MODES)})", field="mode")
 
 
 def _preflight(path: Path, settings: ImportSettings, category: str | None) -> int:
@@ -94,13 +103,16 @@ def request_commit(
     ensure_importer(principal)
     batch = get_batch(session, principal, batch_id)
     if batch.account_id != principal.account_id and not principal.is_admin:
-        raise Forbidden("only the uploader or an admin may commit this import")
+        raise Forbidden(f"导入批次 {batch_id} 只能由上传人或管理员提交")
     if batch.status != "validated":
+        state = BATCH_STATES.get(batch.status, "")
         raise Conflict(
-            f"import {batch_id} is {batch.status}; only a validated dry run can be committed"
+            f"导入批次 {batch_id} {state}({batch.status}),只有已校验(validated)的试导入才能提交"
         )
     if not files.path_of(batch).exists():
-        raise Conflict(f"the workbook of import {batch_id} is no longer stored; upload it again")
+        raise Conflict(
+            f"导入批次 {batch_id} 的工作簿已不再保存(试导入已超过保留期限);请重新上传该工作簿"
+        )
     batch.dry_run = False
     if overwrite is not None:
         batch.overwrite = overwrite

@@ -72,7 +72,7 @@ def _principal(session: Session, batch: ImportBatch) -> Principal:
         return SYSTEM
     account = session.get(Account, batch.account_id)
     if account is None or not account.active or account.role not in ("admin", "editor"):
-        raise DomainError("the uploader's account is no longer allowed to import")
+        raise DomainError("上传人的账号已停用或已无导入权限,导入未完成;请由有权限的账号重新上传")
     return Principal(
         account.id, account.name, account.role, account.region_prefix, account.category
     )
@@ -127,7 +127,7 @@ def run_batch(
         return None
     except Exception as exc:
         log.exception("import batch %s failed", batch_id)
-        _fail(factory, batch_id, f"internal error: {type(exc).__name__}: {exc}")
+        _fail(factory, batch_id, f"服务器内部错误,导入未完成: {type(exc).__name__}: {exc}")
         return None
     if batch.status != "validated":
         files.remove(batch_id)
@@ -166,8 +166,8 @@ def _finish(batch: ImportBatch, out: Outcome) -> None:
     else:
         batch.status = "failed"
         batch.error = (
-            f"{out.rejected} rows rejected and mode=all_or_nothing: nothing was written; "
-            "download errors.xlsx, fix the rows and upload again"
+            f"有 {out.rejected} 行被拒绝,且导入方式为全部或全不(mode=all_or_nothing):"
+            "未写入任何数据;请下载 errors.xlsx,改正这些行后重新上传"
         )
 
 
@@ -238,8 +238,7 @@ def purge_stale(factory: sessionmaker[Session], keep_days: int) -> list[int]:
                 .where(ImportBatch.status == "validated", ImportBatch.finished_at < cutoff)
                 .values(
                     status="failed",
-                    error=f"dry run expired: not committed within {keep_days} days; "
-                    "upload the workbook again to import it",
+                    error=f"试导入已过期:{keep_days} 天内未提交;如需导入,请重新上传该工作簿",
                 )
                 .returning(ImportBatch.id)
             )

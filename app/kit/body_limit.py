@@ -30,7 +30,8 @@ class BodyLimit:
         route = (scope.get("method", ""), str(scope.get("path", "")).rstrip("/"))
         limit = self.max_bytes if route in self.uploads else self.json_max_bytes
         mb = limit // (1024 * 1024)
-        detail = f"请求体超过 {mb} MB 的上限(request body exceeds {mb} MB)"
+        what = "上传的文件" if route in self.uploads else "请求内容"
+        detail = f"{what}超过 {mb} MB 的上限;请缩小后重新提交"
         headers: dict[bytes, bytes] = dict(scope.get("headers") or [])
         length = headers.get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
@@ -51,9 +52,8 @@ class BodyLimit:
 
 
 async def _reject(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
-    from app.errors import problem
+    from app.errors import TooLarge, problem
 
-    response = problem(
-        413, "/problems/too-large", "Payload too large", detail, str(scope.get("path", ""))
-    )
+    path = str(scope.get("path", ""))
+    response = problem(TooLarge.status, TooLarge.type, TooLarge.title, detail, path)
     await response(scope, receive, send)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.errors import Invalid, chinese_message
+from app.errors import Invalid, chinese_message, validation_detail
 
 
 def errors_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
@@ -28,5 +28,4 @@ def errors_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> li
 def invalid_from(exc: ValidationError, prefix: tuple[str, ...] = ("body",)) -> Invalid:
     """An Invalid error naming every failing field."""
     errors = errors_from(exc, prefix)
-    fields = ", ".join(sorted({e["field"] for e in errors}))
-    return Invalid(f"以下参数或字段无效: {fields}", errors=errors)
+    return Invalid(validation_detail(errors), errors=errors)

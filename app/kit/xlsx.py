@@ -211,32 +211,40 @@ def _check_workbook(path: Path, max_uncompressed_mb: int, max_read_mb: int) -> N
     with path.open("rb") as fh:
         head = fh.read(8)
     if not head:
-        raise Invalid("the file is empty")
+        raise Invalid("上传的文件是空的(0 字节);请选择填好的 .xlsx 工作簿重新上传")
     if head == OLE2_MAGIC:
         with path.open("rb") as fh:
             start = fh.read(1 << 20)
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00" in start:
             raise Invalid(
-                "the workbook is encrypted (password-protected); save it without a password",
+                "工作簿已加密(设有打开密码);请在 Excel 中取消密码后另存为 .xlsx 再上传",
                 reason="encrypted",
             )
-        raise UnsupportedMedia("legacy .xls (Excel 97-2003) is not supported; save it as .xlsx")
+        raise UnsupportedMedia(
+            "不支持旧版 .xls 格式(Excel 97-2003);请在 Excel 中另存为 .xlsx 再上传"
+        )
     if not head.startswith(ZIP_MAGIC) or not zipfile.is_zipfile(path):
-        raise UnsupportedMedia("not an xlsx workbook (expected an Excel 2007+ .xlsx file)")
+        raise UnsupportedMedia(
+            "上传的文件不是 xlsx 工作簿;请上传 Excel 2007 及以后版本保存的 .xlsx 文件"
+        )
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         names = {i.filename for i in infos}
         if "xl/workbook.xml" not in names:
-            raise UnsupportedMedia("zip file is not an xlsx workbook (no xl/workbook.xml)")
+            raise UnsupportedMedia(
+                "上传的压缩文件不是 xlsx 工作簿(缺少 xl/workbook.xml);请上传 .xlsx 文件"
+            )
         total = sum(i.file_size for i in infos)
         if total > max_uncompressed_mb * 1024 * 1024:
             raise TooLarge(
-                f"workbook expands to {total // 2**20} MB (limit {max_uncompressed_mb} MB)"
+                f"工作簿解压后达 {total // 2**20} MB,超过 {max_uncompressed_mb} MB 的上限;"
+                "请删除多余的工作表或图片,或拆分成几个工作簿上传"
             )
         for i in infos:
             if i.file_size > 2**24 and i.file_size > MAX_RATIO * max(i.compress_size, 1):
                 raise Invalid(
-                    f"part {i.filename} has a suspicious compression ratio (zip bomb?)",
+                    f"部件 {i.filename} 的压缩比异常(疑似压缩炸弹 zip bomb),已拒绝;"
+                    "请在 Excel 中打开后另存为 .xlsx 再上传",
                     reason="zip_bomb",
                 )
         sheets = _sheet_targets(zf)
@@ -787,7 +795,11 @@ class PiecewiseSheet:
                 while (found := _SHEET_DATA.search(buf)) is None:
                     block = fh.read(_BLOCK)
                     if not block or len(buf) > HEAD_LIMIT:
-                        raise Invalid(f"worksheet {self.name} has no sheetData", sheet=self.name)
+                        raise Invalid(
+                            f"工作表 {self.name} 已损坏(缺少 sheetData);"
+                            "请在 Excel 中打开后另存为 .xlsx 再上传",
+                            sheet=self.name,
+                        )
                     buf += block
                 prefix, empty = found.group(1), found.group(2)
                 head, buf = buf[: found.end()], buf[found.end() :]
@@ -831,7 +843,10 @@ class PiecewiseSheet:
                 self._read_tail(fh, data[end:])
                 break
             if not block:
-                raise Invalid(f"worksheet {self.name} is cut short", sheet=self.name)
+                raise Invalid(
+                    f"工作表 {self.name} 不完整(文件被截断);请重新保存后再上传",
+                    sheet=self.name,
+                )
             # feed up to a tag's start, so that no tag is split between two feeds
             cut = data.rfind(b"<", 0, max(0, len(data) - len(cutter.end_tag)))
             cutter.feed(data[: max(cut, 0)])

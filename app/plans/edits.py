@@ -18,7 +18,7 @@ from app.plans.inputs import invalid
 from app.plans.models import Plan, PlanLine, PlanProject
 from app.plans.queries import budget_of, get_line, line_read, project_read
 from app.plans.schemas import LinePatch, ProjectPatch
-from app.plans.service import newer_version, record_plan, writable_plan
+from app.plans.service import PLAN_STATES, newer_version, record_plan, writable_plan
 from app.plans.store import copy_plan, draft_values, region_names
 
 
@@ -29,12 +29,12 @@ def editable_draft(session: Session, plan: Plan, principal: Principal) -> tuple[
     newer = newer_version(session, plan)
     if newer is not None:
         raise Conflict(
-            f"plan {plan.id} (version {plan.version}) has a newer version: plan {newer.id} "
-            f"(version {newer.version}, {newer.status}); edit that one",
+            f"计划 {plan.id}(第 {plan.version} 版)已有更新的版本:计划 {newer.id}"
+            f"(第 {newer.version} 版,{newer.status});请修改该版本",
             current_id=newer.id,
         )
     if plan.status != "approved":
-        raise Conflict(f"plan {plan.id} is {plan.status} and cannot be edited")
+        raise Conflict(f"计划 {plan.id} {PLAN_STATES.get(plan.status, '')}({plan.status}),不能修改")
     new = copy_plan(session, plan, principal.name)
     record_plan(
         session,
@@ -50,7 +50,7 @@ def _counterpart(session: Session, plan: Plan, model: type[Any], **match: Any) -
     """The row of `plan` matching a row of the version it was copied from (year+rank, or key)."""
     row = session.scalar(select(model).filter_by(plan_id=plan.id, **match))
     if row is None:  # pragma: no cover - copies keep every year, rank and key
-        raise NotFound(f"no copy of {match} in plan {plan.id}")
+        raise NotFound(f"计划 {plan.id} 中没有与 {match} 对应的副本")
     return row
 
 
@@ -83,7 +83,7 @@ def _check_funding(value: str | None, field: str) -> None:
     """422 unless the value is one of the funding channels (or None)."""
     channels = load_cost_model().funding_channels
     if value is not None and value not in channels:
-        raise invalid(field, f"'{value}' is not a funding channel; one of {', '.join(channels)}")
+        raise invalid(field, f"{value} 不是资金渠道(可选: {', '.join(channels)})")
 
 
 def patch_line(
@@ -129,9 +129,9 @@ def _validate_line_patch(plan: Plan, changes: dict[str, Any]) -> None:
     """Reject a bad year, cost or funding source before anything is copied."""
     year = changes.get("year")
     if year is not None and not plan.first_year <= year <= plan.last_year:
-        raise invalid("year", f"must be a plan year ({plan.first_year}-{plan.last_year})")
+        raise invalid("year", f"应为计划年度({plan.first_year}-{plan.last_year})")
     if changes.get("amount") is not None and changes.get("unit_cost") is not None:
-        raise invalid("amount", "give amount or unit_cost, not both")
+        raise invalid("amount", "金额 amount 与单价 unit_cost 只能填一项")
     _check_funding(changes.get("funding_source"), "funding_source")
 
 
@@ -207,11 +207,17 @@ def _assign(session: Session, plan: Plan, line: PlanLine, project_id: int) -> No
     """Put the line into another project of the same plan, category and year."""
     project = session.get(PlanProject, project_id)
     if project is None or project.plan_id != plan.id:
-        raise invalid("project_id", f"project {project_id} is not in plan {plan.id}")
+        raise invalid("project_id", f"项目 {project_id} 不属于计划 {plan.id}")
     if project.category != line.category:
-        raise invalid("project_id", f"project {project_id} is a {project.category} project")
+        raise invalid(
+            "project_id",
+            f"项目 {project_id} 是 {project.category} 类别的项目,"
+            f"与该明细的类别 {line.category} 不同",
+        )
     if project.year != line.year:
-        raise invalid("project_id", f"project {project_id} is for {project.year}, not {line.year}")
+        raise invalid(
+            "project_id", f"项目 {project_id} 属于 {project.year} 年度,不是 {line.year} 年度"
+        )
     old = line.project_id
     line.project_id = project.id
     session.flush()
@@ -246,8 +252,8 @@ def budget_warnings(session: Session, plan: Plan, year: int, category: str) -> l
     cost = money(session.scalar(stmt))
     if cost <= budget:
         return []
-    pool = f"{year} {category}" if per_category is not None else str(year)
-    return [f"budget {pool} ({budget} 万元) exceeded by {cost - budget} 万元"]
+    pool = f"{year} 年度 {category} 类别" if per_category is not None else f"{year} 年度"
+    return [f"{pool}预算({budget} 万元)已超出 {cost - budget} 万元"]
 
 
 def patch_project(
@@ -257,16 +263,16 @@ def patch_project(
     plan = writable_plan(session, principal, plan_id)
     project = session.get(PlanProject, project_id)
     if project is None or project.plan_id != plan.id:
-        raise NotFound(f"project {project_id} not found in plan {plan.id}")
+        raise NotFound(f"计划 {plan.id} 中没有项目 {project_id}")
     changes = patch.model_dump(exclude_unset=True)
     _check_funding(changes.get("funding_source"), "funding_source")
     for key, value in changes.items():
         if value is None:
-            raise invalid(key, "may not be null")
+            raise invalid(key, "不能为空(null)")
     start = changes.get("start_month") or project.start_month
     finish = changes.get("finish_month") or project.finish_month
     if start > finish:
-        raise invalid("finish_month", f"{finish} is before start_month {start}")
+        raise invalid("finish_month", f"完成月份 {finish} 早于开工月份 start_month {start}")
     plan, created = editable_draft(session, plan, principal)
     if created:
         project = _counterpart(session, plan, PlanProject, key=project.key)

@@ -62,7 +62,7 @@ class PlanInputs:
 def invalid(field: str, msg: str) -> Invalid:
     """A 422 naming the body field that is wrong."""
     loc = ["body", *field.split(".")]
-    return Invalid(f"{field}: {msg}", errors=[{"loc": loc, "field": field, "msg": msg}])
+    return Invalid(f"字段 {field} 无效: {msg}", errors=[{"loc": loc, "field": field, "msg": msg}])
 
 
 def _region(session: Session, principal: Principal, prefix: str) -> str:
@@ -70,10 +70,10 @@ def _region(session: Session, principal: Principal, prefix: str) -> str:
     code = prefix.ljust(6, "0")
     region = session.get(Region, code)
     if region is None:
-        raise invalid("region", f"{prefix} is not a known administrative division")
+        raise invalid("region", f"{prefix} 不是已知的行政区划代码")
     if not principal.covers_prefix(prefix):
         raise Forbidden(
-            f"region {prefix or 'national'} is outside your scope ({principal.scope_label})",
+            f"区域 {prefix or '全国'} 不在您的管辖范围({principal.scope_text})内,不能为其编制计划",
             region=prefix,
         )
     return region.name
@@ -84,7 +84,9 @@ def _categories(principal: Principal, asked: Sequence[str] | None) -> tuple[str,
     if principal.category is not None:
         if asked and set(asked) != {principal.category}:
             raise Forbidden(
-                f"categories outside your scope ({principal.scope_label})", field="categories"
+                f"所选设备类别超出您的管辖范围({principal.scope_text});"
+                f"您只能为类别 {principal.category} 编制计划",
+                field="categories",
             )
         return (principal.category,)
     chosen = asked or list(CATEGORIES)
@@ -100,17 +102,19 @@ def _budgets(
     out: dict[int, YearBudget] = {}
     for key, value in raw.items():
         if not key.isdigit() or int(key) not in years:
-            raise invalid(f"budgets.{key}", f"not a plan year ({years.start}-{years.stop - 1})")
+            raise invalid(
+                f"budgets.{key}", f"{key} 不是计划年度(应为 {years.start}-{years.stop - 1})"
+            )
         if isinstance(value, dict):
             for cat in value:
                 if cat not in categories:
-                    raise invalid(f"budgets.{key}.{cat}", "not a category of this plan")
+                    raise invalid(f"budgets.{key}.{cat}", f"{cat} 不是本计划包含的设备类别")
             out[int(key)] = {k: Decimal(v) for k, v in value.items()}
         else:
             out[int(key)] = Decimal(value)
     missing = [str(y) for y in years if y not in out]
     if missing:
-        raise invalid("budgets", f"missing year(s) {', '.join(missing)}")
+        raise invalid("budgets", f"缺少年度 {', '.join(missing)} 的预算;每个计划年度都要填写")
     return out
 
 
@@ -123,16 +127,18 @@ def _model(overrides: dict[str, Decimal] | None) -> tuple[CostModel, frozenset[s
         return model.with_prices(overrides), frozenset(overrides)
     except KeyError as exc:
         keys = ", ".join(sorted(model.price_keys()))
-        raise invalid(f"unit_costs.{exc.args[0]}", f"unknown price key; known: {keys}") from exc
+        raise invalid(
+            f"unit_costs.{exc.args[0]}", f"未知的单价项 {exc.args[0]}(可选: {keys})"
+        ) from exc
 
 
 def validate_plan_request(session: Session, principal: Principal, body: PlanCreate) -> PlanInputs:
     """Check scope, horizon, region, categories, budgets and prices; 422/403 name the field."""
     ensure_role(principal, "admin", "editor")
     if body.last_year < body.first_year:
-        raise invalid("last_year", f"must not be before first_year {body.first_year}")
+        raise invalid("last_year", f"结束年度不能早于起始年度 first_year {body.first_year}")
     if body.last_year - body.first_year >= MAX_YEARS:
-        raise invalid("last_year", f"a plan spans at most {MAX_YEARS} years")
+        raise invalid("last_year", f"一个计划最多跨 {MAX_YEARS} 个年度")
     prefix = principal.region_prefix if body.region is None else body.region
     region_name = _region(session, principal, prefix)
     categories = _categories(principal, body.categories)

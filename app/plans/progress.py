@@ -30,7 +30,7 @@ def record_renewal(
     """Mark an asset renewed or retired: its flags are recomputed (none remain) and its lines in
     every draft or approved plan are done with the actual date and cost."""
     if body.renewed_on > today():
-        raise invalid("renewed_on", f"{body.renewed_on} is in the future")
+        raise invalid("renewed_on", f"更新日期 {body.renewed_on} 晚于今天;请填写实际完成日期")
     asset = assets_service.update_asset(session, principal, asset_id, {"status": body.status})
     before = {"renewed_on": asset.renewed_on}
     asset.renewed_on = body.renewed_on

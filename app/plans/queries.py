@@ -30,7 +30,7 @@ def get_plan(session: Session, principal: Principal, plan_id: int) -> Plan:
     )
     plan = session.scalar(stmt)
     if plan is None:
-        raise NotFound(f"plan {plan_id} not found")
+        raise NotFound(f"计划 {plan_id} 不存在或不在您的管辖范围内")
     return plan
 
 
@@ -312,7 +312,7 @@ def get_line(session: Session, plan: Plan, line_id: int) -> tuple[PlanLine, Plan
         .where(PlanLine.id == line_id, PlanLine.plan_id == plan.id)
     ).first()
     if row is None:
-        raise NotFound(f"line {line_id} not found in plan {plan.id}")
+        raise NotFound(f"计划 {plan.id} 中没有明细行 {line_id}")
     return row[0], row[1]
 
 

@@ -153,6 +153,10 @@ def _audit_view(plan: Plan) -> dict[str, Any]:
     }
 
 
+PLAN_STATES = {"draft": "是草稿", "approved": "已批准", "archived": "已归档"}
+"""A plan's status as a sentence says it."""
+
+
 def writable_plan(session: Session, principal: Principal, plan_id: int) -> Plan:
     """A plan the caller may change: 404 outside the scope, 403 for viewers."""
     plan = get_plan(session, principal, plan_id)
@@ -164,7 +168,10 @@ def approve_plan(session: Session, principal: Principal, plan_id: int) -> Plan:
     """Freeze a draft; the previously approved version of the plan is archived."""
     plan = writable_plan(session, principal, plan_id)
     if plan.status != "draft":
-        raise Conflict(f"plan {plan.id} is {plan.status}; only a draft can be approved")
+        raise Conflict(
+            f"计划 {plan.id} {PLAN_STATES.get(plan.status, '')}({plan.status}),"
+            "只有草稿(draft)才能批准"
+        )
     session.execute(
         update(Plan)
         .where(Plan.series_id == plan.series_id, Plan.status == "approved")

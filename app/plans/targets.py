@@ -162,9 +162,9 @@ def _measure(
     status = "met" if achieved_v >= goal else "on_track" if planned_v >= goal else "short"
     notes = []
     if target.by < date(plan.first_year, 1, 1):
-        notes.append("target date is before the plan's first year: planned = achieved")
+        notes.append("目标日期早于计划起始年度:计划值按已完成值计")
     if target.metric == "new_energy_units":
-        notes.append("assumes every renewed vehicle is replaced by a new-energy vehicle")
+        notes.append("假定每辆更新的车辆都换成新能源车辆")
     return {
         "id": target.id,
         "pack_id": pack.id,

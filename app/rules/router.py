@@ -67,7 +67,7 @@ def read_pack(
     """A pack's resolved rules (inherited and overridden), each with its basis and deadline."""
     pack = get_registry().packs.get(pack_id.upper())
     if pack is None:
-        raise NotFound(f"rule pack {pack_id} not found")
+        raise NotFound(f"规则包 {pack_id} 不存在;可在 GET /api/v1/rule-packs 查看现有规则包")
     rules = [
         {
             "id": r.id,

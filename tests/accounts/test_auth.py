@@ -34,10 +34,10 @@ class TestBearer:
     @pytest.mark.parametrize(
         ("headers", "detail"),
         [
-            ({}, "missing bearer token"),
-            ({"Authorization": "Bearer "}, "missing bearer token"),
-            ({"Authorization": "Basic dXNlcjpwYXNz"}, "missing bearer token"),
-            ({"Authorization": "Bearer rr_not-a-real-token"}, "invalid or revoked token"),
+            ({}, "缺少身份令牌"),
+            ({"Authorization": "Bearer "}, "缺少身份令牌"),
+            ({"Authorization": "Basic dXNlcjpwYXNz"}, "缺少身份令牌"),
+            ({"Authorization": "Bearer rr_not-a-real-token"}, "身份令牌无效或已被吊销"),
         ],
     )
     def test_rejected_with_401_problem(
@@ -47,7 +47,7 @@ class TestBearer:
         assert resp.status_code == 401
         assert resp.headers["www-authenticate"] == "Bearer"
         assert resp.headers["content-type"].startswith("application/problem+json")
-        assert resp.json()["detail"] == detail
+        assert resp.json()["detail"].startswith(detail)
 
     def test_health_needs_no_token(self, app: TestClient) -> None:
         assert bare(app).get(f"{API}/health").status_code == 200
@@ -216,7 +216,7 @@ class TestCli:
         self, app: TestClient, capsys: pytest.CaptureFixture[str]
     ) -> None:
         assert cli_main(["accounts", "add", "x", "--role", "viewer", "--region", "99"]) == 2
-        assert capsys.readouterr().err.strip() == "error: unknown region '99'"
+        assert capsys.readouterr().err.strip() == "error: 未知的行政区划 99"
         assert cli_main(["accounts", "tokens", "nobody"]) == 2
         assert cli_main(["accounts", "revoke", "424242"]) == 2
 

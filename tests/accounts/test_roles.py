@@ -83,7 +83,7 @@ def test_category_restricted_account_sees_and_writes_only_its_category(
     assert gas_editor.patch(f"{API}/assets/{lift['id']}", json={"name": "x"}).status_code == 404
     resp = gas_editor.post(f"{API}/assets", json=payload("elevator", region_code=A))
     assert resp.status_code == 403
-    assert "category gas_pipe" in resp.json()["detail"]
+    assert "类别 gas_pipe" in resp.json()["detail"]
     assert (
         gas_editor.post(f"{API}/assets", json=payload("gas_pipe", region_code=A)).status_code == 201
     )

@@ -98,7 +98,7 @@ def _read_asset(w: World) -> None:
         for client in (w.editor_a, w.viewer_a, w.admin_a):
             resp = client.get(f"{API}/assets/{other['id']}")
             assert resp.status_code == 404
-            assert resp.json()["detail"] == f"asset {other['id']} not found"
+            assert resp.json()["detail"] == f"设备 {other['id']} 不存在或不在您的管辖范围内"
 
 
 @case("PATCH", "/assets/{asset_id}")
@@ -165,7 +165,7 @@ def _create_account(w: World) -> None:
         body = {"name": f"escalate-{n}", "role": "editor", "region_prefix": region}
         resp = w.admin_a.post(f"{API}/accounts", json=body)
         assert resp.status_code == 403, (region, resp.text)
-        assert f"outside your scope ({A})" in resp.json()["detail"]
+        assert f"超出您的管辖范围(区划 {A})" in resp.json()["detail"]
     assert len(collect(w.admin, f"{API}/accounts")) == before
     body = {"name": "a-clerk", "role": "editor", "region_prefix": A}
     assert w.admin_a.post(f"{API}/accounts", json=body).status_code == 201

@@ -49,24 +49,25 @@ def _ole2(*streams: str) -> bytes:
 
 def test_encrypted_workbook(client: TestClient) -> None:
     body = problem(upload(client, _ole2("EncryptionInfo", "EncryptedPackage")), 422)
-    assert "encrypted" in body["detail"]
+    assert body["reason"] == "encrypted" and "已加密" in body["detail"]
 
 
 def test_legacy_xls(client: TestClient) -> None:
     body = problem(upload(client, _ole2("Workbook"), name="old.xls"), 415)
-    assert ".xls" in body["detail"]
+    assert ".xls" in body["detail"] and "另存为 .xlsx" in body["detail"]
 
 
 def test_empty_file_and_empty_workbook(client: TestClient) -> None:
-    problem(upload(client, b""), 422)
+    assert "空的" in problem(upload(client, b""), 422)["detail"]
     body = problem(upload(client, sheet([])), 422)
-    assert "no data" in body["detail"]
+    assert body["reason"] == "empty" and "没有数据" in body["detail"]
 
 
 def test_no_recognisable_header(client: TestClient) -> None:
     wb = sheet([["姓名", "电话"], ["张三", "123"]], title="电梯")
     body = problem(upload(client, wb), 422)
-    assert "header" in body["detail"] and "设备编号" in body["detail"]
+    assert body["reason"] == "no_header"
+    assert "表头" in body["detail"] and "设备编号" in body["detail"]
 
 
 def test_sheet_for_an_unknown_category(client: TestClient) -> None:
@@ -84,14 +85,14 @@ def test_category_param_conflicting_with_sheet_name(client: TestClient) -> None:
 def test_oversize_file(client: TestClient, limits: Any) -> None:
     limits.max_file_mb = 0
     body = problem(upload(client, sheet([["设备编号", "行政区划代码"]], title="电梯")), 413)
-    assert "MB" in body["detail"]
+    assert "0 MB 的上限" in body["detail"]
 
 
 def test_too_many_rows(client: TestClient, limits: Any) -> None:
     limits.max_rows = 2
     rows = [["设备编号", "行政区划代码"], *[[f"E-{i}", "410102"] for i in range(5)]]
     body = problem(upload(client, sheet(rows, title="电梯")), 413)
-    assert "limit 2" in body["detail"]
+    assert "超过 2 行的上限" in body["detail"]
 
 
 def test_zip_bomb_by_total_size(client: TestClient, limits: Any) -> None:
@@ -100,7 +101,7 @@ def test_zip_bomb_by_total_size(client: TestClient, limits: Any) -> None:
         [["设备编号", "行政区划代码"], *[[f"E-{i}", "x" * 200] for i in range(20000)]], title="电梯"
     )
     body = problem(upload(client, wb), 413)
-    assert "expands" in body["detail"]
+    assert "解压后" in body["detail"] and "1 MB 的上限" in body["detail"]
 
 
 def test_zip_bomb_by_ratio(client: TestClient) -> None:
@@ -114,7 +115,7 @@ def test_zip_bomb_by_ratio(client: TestClient) -> None:
             out.writestr(item, src.read(item.filename))
         out.writestr("xl/media/padding.bin", b"\x00" * (40 * 2**20))
     body = problem(upload(client, buf.getvalue()), 422)
-    assert "zip bomb" in body["detail"]
+    assert body["reason"] == "zip_bomb" and "压缩炸弹" in body["detail"]
 
 
 def test_bad_form_values(client: TestClient) -> None:
@@ -141,5 +142,5 @@ def test_row_limit_holds_when_the_file_understates_its_size(
     resp = upload(client, buf.getvalue())
     assert resp.status_code == 202, resp.text
     body = wait(client, db, resp.json()["id"])
-    assert body["status"] == "failed" and "more than 3" in body["error"]
+    assert body["status"] == "failed" and "超过 3 行的上限" in body["error"]
     assert client.get("/api/v1/assets").json()["items"] == []

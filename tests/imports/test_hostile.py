@@ -75,7 +75,7 @@ def outcome(client: TestClient, db: sessionmaker[Session], data: bytes, **form: 
     batch = wait(client, db, resp.json()["id"])
     assert batch["status"] in ("validated", "committed", "failed"), batch
     if batch["status"] == "failed":
-        assert batch["error"] and not batch["error"].startswith("internal error"), batch
+        assert batch["error"] and not batch["error"].startswith("服务器内部错误"), batch
     return batch
 
 

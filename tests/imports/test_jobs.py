@@ -166,7 +166,7 @@ def test_uncommitted_dry_runs_expire_and_leftover_files_go(
     assert worker.purge_stale(db, keep_days=7) == [old["id"]]
 
     expired = client.get(f"{API}/{old['id']}").json()
-    assert expired["status"] == "failed" and "expired" in expired["error"]
+    assert expired["status"] == "failed" and "已过期" in expired["error"]
     assert not files.path_of(old["id"]).exists()
     assert client.post(f"{API}/{old['id']}/commit").status_code == 409
     assert files.path_of(fresh["id"]).exists()

@@ -58,7 +58,7 @@ class TestLineEdits:
         line = _line(client, plan["id"], b["id"])
         assert line["year"] == 2027
         resp = client.patch(f"{API}/{plan['id']}/lines/{line['id']}", json={"year": 2026})
-        assert resp.json()["warnings"] == ["budget 2026 (100 万元) exceeded by 60.0000 万元"]
+        assert resp.json()["warnings"] == ["2026 年度预算(100 万元)已超出 60.0000 万元"]
         assert _line(client, plan["id"], a["id"])["year"] == 2026
 
     def test_change_cost_and_funding(self, client: TestClient, db: sessionmaker[Session]) -> None:
