@@ -71,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     # at head, alembic's INFO lines say nothing new; upgrades still print their own line
-    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     migrate()
     workers = args.workers or default_workers()
     url = base_url(args.host, args.port)
