@@ -70,9 +70,11 @@ def seed() -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    # at head, alembic's INFO lines say nothing new; upgrades still print their own line
+    # alembic's INFO lines would push the demo token (printed just before by `make run`) off
+    # the screen; serve says which revision it runs instead
     logging.getLogger("alembic").setLevel(logging.WARNING)
     migrate()
+    print(f"database schema at revision {schema_revision()}", flush=True)
     workers = args.workers or default_workers()
     url = base_url(args.host, args.port)
     print(
@@ -111,6 +113,18 @@ def _serve(args: argparse.Namespace) -> int:
 
 GRACEFUL_SECONDS = 30
 """How long a stopping server lets in-flight requests (and the import worker) finish."""
+
+
+def schema_revision() -> str:
+    """The database's alembic revision (after migrate: the head)."""
+    from sqlalchemy import text
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            return str(conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    finally:
+        engine.dispose()
 
 
 def default_workers() -> int:
