@@ -357,12 +357,21 @@ def many_sheets(count: int, rows: int = 3) -> bytes:
 def long_shared_strings(count: int, chars: int, seed: int = 5) -> bytes:
     """A survey whose 地址 cells are `count` shared strings of `chars` random CJK characters
     each (they compress about as well as real text, so no ratio check refuses them)."""
-    rng = random.Random(seed)
+    long = [_cjk_text(random.Random(seed + i), chars) for i in range(count)]
+    first = len(WIDE_HEADERS)
+    return _address_survey([*WIDE_HEADERS, *long], [first + i for i in range(count)])
+
+
+def _cjk_text(rng: random.Random, chars: int) -> str:
     alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
-    long = ["".join(rng.choices(alphabet, k=chars)) for _ in range(count)]
-    strings = [*WIDE_HEADERS, *long]
+    return "".join(rng.choices(alphabet, k=chars))
+
+
+def _address_survey(strings: list[str], refs: list[int]) -> bytes:
+    """A survey with a shared-string table of `strings` (the headers first), whose row i's 地址
+    cell refers to string refs[i]."""
     sst = (
-        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{len(strings)}" '
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{len(refs)}" '
         f'uniqueCount="{len(strings)}">'
         + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
         + "</sst>"
@@ -371,10 +380,10 @@ def long_shared_strings(count: int, chars: int, seed: int = 5) -> bytes:
         f'<c r="{col_letters(i)}1" t="s"><v>{i}</v></c>' for i, _ in enumerate(WIDE_HEADERS)
     )
     body = [f'<row r="1">{head}</row>']
-    for i, row in enumerate(survey_rows(count)):
+    for i, row in enumerate(survey_rows(len(refs))):
         r = i + 2
         cells = [cell(f"{col_letters(c)}{r}", v) for c, v in enumerate(row)]
-        cells[3] = f'<c r="D{r}" t="s"><v>{len(WIDE_HEADERS) + i}</v></c>'
+        cells[3] = f'<c r="D{r}" t="s"><v>{refs[i]}</v></c>'
         body.append(f'<row r="{r}">{"".join(cells)}</row>')
     parts = base_parts(_worksheet("".join(body)))
     parts["xl/sharedStrings.xml"] = sst
@@ -612,33 +621,8 @@ SIZED["large_survey"] = lambda s: pack(base_parts(survey_xml(int(200_000 * s))))
 def one_long_string_many_cells(cells: int, chars: int, seed: int = 5) -> bytes:
     """A survey whose 地址 cells all refer to one shared string of `chars` random CJK characters:
     calamine copies the string into every cell that refers to it."""
-    rng = random.Random(seed)
-    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
-    text = "".join(rng.choices(alphabet, k=chars))
-    strings = [*WIDE_HEADERS, text]
-    sst = (
-        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}" count="{cells}" '
-        f'uniqueCount="{len(strings)}">'
-        + "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
-        + "</sst>"
-    ).encode()
-    head = "".join(
-        f'<c r="{col_letters(i)}1" t="s"><v>{i}</v></c>' for i, _ in enumerate(WIDE_HEADERS)
-    )
-    body = [f'<row r="1">{head}</row>']
-    for i, row in enumerate(survey_rows(cells)):
-        r = i + 2
-        row_cells = [cell(f"{col_letters(c)}{r}", v) for c, v in enumerate(row)]
-        row_cells[3] = f'<c r="D{r}" t="s"><v>{len(WIDE_HEADERS)}</v></c>'
-        body.append(f'<row r="{r}">{"".join(row_cells)}</row>')
-    parts = base_parts(_worksheet("".join(body)))
-    parts["xl/sharedStrings.xml"] = sst
-    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>",
-        b'<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-    )
-    return pack(parts)
+    text = _cjk_text(random.Random(seed), chars)
+    return _address_survey([*WIDE_HEADERS, text], [len(WIDE_HEADERS)] * cells)
 
 
 SIZED["one_long_string_many_cells"] = lambda s: one_long_string_many_cells(
