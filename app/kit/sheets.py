@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,12 +38,13 @@ MAX_LINES = 8
 def text_lines(text: str, width: float) -> int:
     """Lines a wrapped text takes in a column `width` characters wide: a CJK character is two
     characters wide (its UTF-8 form is three bytes, so (bytes + chars) / 2 counts it twice)."""
-    # a line holds a little less than the column's width: words and punctuation do not split
-    room = width * 0.85
-    if len(text) * 2 <= room and "\n" not in text:
+    if len(text) * 2 <= width and "\n" not in text:
         return 1
     wide = (len(text.encode("utf-8")) + len(text)) / 2
-    lines = text.count("\n") + int(wide / max(room, 1)) + 1
+    if wide <= width and "\n" not in text:
+        return 1
+    # wrapped lines hold a little less than the width: words and punctuation do not split
+    lines = text.count("\n") + math.ceil(wide * 1.15 / max(width, 1))
     return min(lines, MAX_LINES)
 
 
@@ -169,8 +171,10 @@ def table_xlsx(
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_numbers": False})
     bold = book.add_format({"bold": True, "font_size": 12})
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
-    number = book.add_format({"num_format": "#,##0.##"})
+    # every cell of a row top-aligned: a row grown for a wrapped text reads from its top line
+    day = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+    number = book.add_format({"num_format": "#,##0.##", "valign": "top"})
+    integer = book.add_format({"valign": "top"})
     text = book.add_format({"text_wrap": True, "valign": "top"})
     for table in tables:
         ws = book.add_worksheet(table.sheet)
@@ -193,9 +197,9 @@ def table_xlsx(
                 if isinstance(value, date):
                     ws.write_datetime(n, col, value, day)
                 elif isinstance(value, bool):
-                    ws.write_string(n, col, "是" if value else "否")
+                    ws.write_string(n, col, "是" if value else "否", text)
                 elif isinstance(value, int):
-                    ws.write_number(n, col, value)
+                    ws.write_number(n, col, value, integer)
                 elif isinstance(value, float | Decimal):
                     ws.write_number(n, col, float(value), number)
                 else:

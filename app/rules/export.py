@@ -117,7 +117,8 @@ def xlsx_file(
     head = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
     heading = book.add_format({"bold": True, "font_size": 12})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    top = book.add_format({"valign": "top"})
+    day = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
     for col, (name, width) in enumerate(COLUMNS):
         sheet.set_column(col, col, width, wrap if name in WRAPPED else None)
     sheet.write_string(0, 0, title_text(TITLE, region, as_of, filters), heading)
@@ -128,7 +129,7 @@ def xlsx_file(
     text = sheet.write_string
     # a cell's own format, not its column's, is what Excel and LibreOffice show: long texts
     # carry the wrapping format themselves
-    formats = [wrap if name in WRAPPED else None for name, _ in COLUMNS]
+    formats = [wrap if name in WRAPPED else top for name, _ in COLUMNS]
     wrapped = [(i, w) for i, (name, w) in enumerate(COLUMNS) if name in WRAPPED]
     for n, item in enumerate(items, 2):
         row = _row(item)
