@@ -47,9 +47,18 @@ class Conflict(DomainError):
 
 
 class Invalid(DomainError):
-    """Input that parses but breaks a rule; `errors` lists {loc, field, msg} items."""
+    """Input that parses but breaks a rule; `errors` lists {loc, field, msg, type} items (`type`
+    defaults to `value_error`, pydantic's code for a value a rule refuses)."""
 
     status, type, title = 422, "/problems/invalid", "输入不符合要求"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        if isinstance(extra.get("errors"), list):
+            extra["errors"] = [
+                {**e, "type": e.get("type") or "value_error"} if isinstance(e, dict) else e
+                for e in extra["errors"]
+            ]
+        super().__init__(detail, **extra)
 
 
 class Unauthorized(DomainError):

@@ -50,6 +50,17 @@ Year = Annotated[int | None, Query(ge=1900, le=2100, description="年份(1900 �
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_SCHEMA = {"type": "string", "format": "binary"}
+
+
+def downloads(description: str) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry of a JSON endpoint whose `format=csv|xlsx` answers with a file."""
+    return {
+        200: {
+            "description": description,
+            "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": FILE_SCHEMA}},
+        }
+    }
 
 
 class XlsxFile(FileResponse):
