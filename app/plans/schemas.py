@@ -200,3 +200,83 @@ class EditResult(BaseModel):
     plan_version: int
     new_version: bool
     warnings: list[str]
+
+
+class _Out(BaseModel):
+    """The documented shape of an answer built as a dict: no key beyond those listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RenewalRead(_Out):
+    """POST /assets/{id}/renewal: the asset after the renewal, and the plans whose lines it
+    marked done (those the caller may see)."""
+
+    asset_id: int
+    status: Literal["renewed", "retired"]
+    renewed_on: date | None
+    cost: float | None
+    """Actual cost in 万元."""
+    flag_status: str | None
+    plans: list[int]
+
+
+class CountCost(_Out):
+    count: int
+    cost: float
+    """万元."""
+
+
+class RiskRead(CountCost):
+    by_category: dict[str, CountCost]
+
+
+class ProgressRow(_Out):
+    year: int
+    category: Category
+    label: str
+    planned: int
+    planned_cost: float
+    planned_assessment_cost: float
+    done: int
+    done_planned_cost: float
+    actual_cost: float
+    done_ratio: float | None
+
+
+class TargetRead(_Out):
+    """A rule pack's plan-level target measured against the ledger and the plan."""
+
+    id: str
+    pack_id: str
+    region: str
+    category: Category
+    metric: str
+    target: float
+    by: date
+    description: str
+    basis: str
+    fleet: float
+    achieved: float
+    planned: float
+    status: Literal["met", "on_track", "short"]
+    notes: list[str]
+
+
+class ProgressRead(_Out):
+    """GET /plans/{id}/progress: planned vs done by year × category, deadline risk among the lines
+    not done (as of today) and the targets."""
+
+    plan_id: int
+    as_of: date
+    planned: int
+    done: int
+    planned_cost: float
+    planned_assessment_cost: float
+    actual_cost: float
+    by_year_category: list[ProgressRow]
+    risk: dict[
+        Literal["past_planned_year", "past_due", "scheduled_after_deadline", "beyond_budget"],
+        RiskRead,
+    ]
+    targets: list[TargetRead]

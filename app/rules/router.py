@@ -21,7 +21,7 @@ from app.kit.sheets import attachment, download, file_stem
 from app.regions.queries import full_region_names, narrowest, region_label
 from app.rules import export, queries
 from app.rules.packs import Pack, get_registry
-from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary
+from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary, Stats
 
 router = APIRouter(tags=["rules"])
 Level = Literal["mandatory", "assess", "encouraged"]
@@ -196,7 +196,10 @@ def due_list(
 
 
 @router.get(
-    "/stats", summary="更新统计", responses=downloads("JSON 统计;format=csv 或 xlsx 时为统计文件")
+    "/stats",
+    summary="更新统计",
+    response_model=None,
+    responses=downloads("JSON 统计;format=csv 或 xlsx 时为统计文件", Stats),
 )
 def due_stats(
     session: DbSession,
