@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, MonthIn
 from app.kit.labels import Money as Amount
+from app.kit.params import MAX_ID
 
 Category = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
@@ -20,6 +21,7 @@ Month = MonthIn
 MONTH_HELP = "年月:2026-11、2026/11、2026年11月"
 YearBudgetIn = Money | dict[str, Money]
 ON_HELP = f"{DATE_HELP}(只写年月为该月1日)"
+PlanYear = Annotated[int, Field(ge=2020, le=2100)]
 
 
 class _In(BaseModel):
@@ -36,8 +38,8 @@ class PlanCreate(_In):
     region: Annotated[str, Field(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] | None = None
     """Region code prefix; default: the caller's own scope."""
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    first_year: Annotated[int, Field(ge=2020, le=2100)]
-    last_year: Annotated[int, Field(ge=2020, le=2100)]
+    first_year: PlanYear
+    last_year: PlanYear
     budgets: dict[str, YearBudgetIn] | None = Field(
         None, description=f"每年预算(或每年各类别预算),{AMOUNT_HELP}"
     )
@@ -54,10 +56,11 @@ class PlanCreate(_In):
 class LinePatch(_In):
     """Changes to one line of a draft (an approved plan gets a new draft version first)."""
 
-    year: int | None = None
+    year: PlanYear | None = None
+    """A year of the plan (moving a line past its deadline year marks it late)."""
     unit_cost: Money | None = Field(None, description=f"单价,{AMOUNT_HELP}")
     amount: Money | None = Field(None, description=f"金额,{AMOUNT_HELP}")
-    project_id: int | None = None
+    project_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     funding_source: Annotated[str, Field(max_length=32)] | None = None
 
 

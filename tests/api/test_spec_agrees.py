@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.accounts.schemas import MeRead
+from app.assets.spec import INT_MAX
 from app.config import Settings
 from app.health import Health
 from app.kit.params import XLSX
@@ -130,3 +131,24 @@ def test_a_region_name_is_resolved_and_an_unknown_one_is_a_422(client: TestClien
 def test_uploads_can_be_stored_outside_the_checkout(monkeypatch: Any, tmp_path: Any) -> None:
     monkeypatch.setenv("APP_IMPORTS__STORAGE_DIR", str(tmp_path / "uploads"))
     assert Settings().imports.storage_dir == tmp_path / "uploads"
+
+
+def test_integers_beyond_their_column_are_422s_naming_the_field(
+    client: TestClient, db: sessionmaker[Session]
+) -> None:
+    """Found by the contract run: these were 500s (SQLite overflow; PostgreSQL INTEGER)."""
+    for category, field in (("elevator", "floors"), ("sanitation_vehicle", "mileage_km")):
+        for value in (INT_MAX + 1, 2**63, 2**70):
+            resp = client.post("/api/v1/assets", json=payload(category, **{field: value}))
+            assert resp.status_code == 422, resp.text
+            (error,) = resp.json()["errors"]
+            assert error["field"].endswith(field) and error["type"] == "less_than_equal"
+    assert client.post("/api/v1/assets", json=payload(floors=INT_MAX)).status_code == 201
+    due_asset(client, db, cost="40", due_on=date(2027, 12, 31))
+    plan = make_plan(client)
+    line = client.get(f"{API}/{plan['id']}/lines").json()["items"][0]
+    url = f"{API}/{plan['id']}/lines/{line['id']}"
+    for body in ({"project_id": 2**70}, {"project_id": 0}, {"year": 2**70}):
+        resp = client.patch(url, json=body)
+        assert resp.status_code == 422, resp.text
+        assert [e["field"] for e in resp.json()["errors"]] == list(body)
