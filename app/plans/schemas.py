@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, MonthIn
 from app.kit.labels import Money as Amount
 from app.kit.params import MAX_ID
+from app.plans.costs import load_cost_model
 
 Category = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
@@ -22,6 +23,15 @@ MONTH_HELP = "年月:2026-11、2026/11、2026年11月"
 YearBudgetIn = Money | dict[str, Money]
 ON_HELP = f"{DATE_HELP}(只写年月为该月1日)"
 PlanYear = Annotated[int, Field(ge=2020, le=2100)]
+
+
+def _funding_channels(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(load_cost_model().funding_channels)
+
+
+FundingSource = Annotated[str, Field(max_length=32, json_schema_extra=_funding_channels)]
+"""资金来源: one of the funding channels of seed/costs.yaml (the service checks it, naming them;
+the OpenAPI document lists them)."""
 
 
 class _In(BaseModel):
@@ -61,7 +71,7 @@ class LinePatch(_In):
     unit_cost: Money | None = Field(None, description=f"单价,{AMOUNT_HELP}")
     amount: Money | None = Field(None, description=f"金额,{AMOUNT_HELP}")
     project_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
-    funding_source: Annotated[str, Field(max_length=32)] | None = None
+    funding_source: FundingSource | None = None
 
 
 class ProjectPatch(_In):
@@ -70,7 +80,7 @@ class ProjectPatch(_In):
     name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     implementation_subject: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     responsible_unit: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    funding_source: Annotated[str, Field(max_length=32)] | None = None
+    funding_source: FundingSource | None = None
     start_month: Month | None = Field(None, description=f"开工{MONTH_HELP}")
     finish_month: Month | None = Field(None, description=f"完工{MONTH_HELP}")
 

@@ -17,6 +17,7 @@ from app.assets.spec import INT_MAX
 from app.config import Settings
 from app.health import Health
 from app.kit.params import XLSX
+from app.plans.costs import load_cost_model
 from app.plans.schemas import ProgressRead, RenewalRead
 from app.rules.schemas import Stats
 from tests.factories import create, payload
@@ -152,3 +153,11 @@ def test_integers_beyond_their_column_are_422s_naming_the_field(
         resp = client.patch(url, json=body)
         assert resp.status_code == 422, resp.text
         assert [e["field"] for e in resp.json()["errors"]] == list(body)
+
+
+def test_funding_sources_are_listed_in_the_document(app: TestClient) -> None:
+    channels = list(load_cost_model().funding_channels)
+    schemas = _document(app)["components"]["schemas"]
+    for name in ("LinePatch", "ProjectPatch"):
+        (text, null) = schemas[name]["properties"]["funding_source"]["anyOf"]
+        assert text["enum"] == channels and null == {"type": "null"}, name
