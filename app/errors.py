@@ -167,6 +167,7 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "too_short": "条目过少(至少 {min_length} 项)",
     "too_long": "条目过多(最多 {max_length} 项)",
     "json_invalid": "不是有效的 JSON",
+    "nul_character": "不能含有 NUL(\\x00)字符",
     "value_error": "{error}",
     "assertion_error": "{error}",
 }

@@ -161,3 +161,56 @@ def test_funding_sources_are_listed_in_the_document(app: TestClient) -> None:
     for name in ("LinePatch", "ProjectPatch"):
         (text, null) = schemas[name]["properties"]["funding_source"]["anyOf"]
         assert text["enum"] == channels and null == {"type": "null"}, name
+
+
+MULTIPART = {"Content-Type": "multipart/form-data; boundary=XyZ"}
+
+
+def _multipart(disposition: str) -> bytes:
+    """A one-file upload written by hand (httpx would escape the file name)."""
+    head = f'--XyZ\r\nContent-Disposition: form-data; name="file"; {disposition}\r\n\r\n'
+    return head.encode() + b"PK\x03\x04\r\n--XyZ--\r\n"
+
+
+def test_a_nul_character_anywhere_in_the_input_is_a_422_naming_where(client: TestClient) -> None:
+    """Found by the contract run on PostgreSQL, whose text cannot hold NUL: these were 500s."""
+    cases: list[tuple[str, str, dict[str, Any], list[Any]]] = [
+        ("get", "/api/v1/regions", {"params": {"q": "中原\x00区"}}, ["query", "q"]),
+        ("get", "/api/v1/assets", {"params": {"q": "\x00"}}, ["query", "q"]),
+        (
+            "post",
+            "/api/v1/assets",
+            {"json": payload("boiler", operator="a\x00b")},
+            ["body", "operator"],
+        ),
+        (
+            "post",
+            "/api/v1/accounts",
+            {"json": {"name": "x\x00", "role": "viewer"}},
+            ["body", "name"],
+        ),
+        (
+            "post",
+            API,
+            {"json": {"first_year": 2026, "last_year": 2026, "unit_costs": {"a\x00": 1}}},
+            ["body", "unit_costs", "a\x00"],
+        ),
+        (
+            "post",
+            "/api/v1/imports",
+            {"content": _multipart('filename="a\x00.xlsx"'), "headers": MULTIPART},
+            ["body", "file"],
+        ),
+        ("get", "/api/v1/rule-packs/H%00A", {}, ["path", "pack_id"]),
+    ]
+    for method, url, kwargs, loc in cases:
+        resp = client.request(method, url, **kwargs)
+        assert resp.status_code == 422, (url, resp.text)
+        assert resp.headers["content-type"].startswith(PROBLEM)
+        (error,) = resp.json()["errors"]
+        assert (error["loc"], error["type"]) == (loc, "nul_character"), url
+    resp = client.post(
+        "/api/v1/assets", json=payload(), headers={"X-Change-Reason": "%E6%9B%B4%00"}
+    )
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "X-Change-Reason"
