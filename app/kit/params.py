@@ -68,7 +68,9 @@ def downloads(description: str, model: type[Any] | None = None) -> dict[int | st
 def shaped(model: type[Any], description: str = "Successful Response") -> dict[int | str, Any]:
     """The `responses=` entry of an endpoint that returns a plain dict: documents its shape with
     `model` (fields forbidding extras, so the API contract run catches an undocumented key)
-    without passing the answer through the model. Use with `response_model=None`."""
+    without passing the answer through the model. The handler returns `Any` (serialized as
+    before: Decimal as a string), or, when its values are plain text and numbers only,
+    declares `response_model=None` so its `dict` annotation adds no second schema."""
     return {200: {"model": model, "description": description}}
 
 

@@ -170,7 +170,6 @@ def approve_plan(session: DbSession, principal: CurrentPrincipal, plan_id: PlanI
 @router.get(
     "/{plan_id}/progress",
     summary="计划执行进度",
-    response_model=None,
     responses=downloads("JSON;format=xlsx 时为进度、风险、目标三张表,csv 时为进度表", ProgressRead),
 )
 def plan_progress(
@@ -220,7 +219,6 @@ def export_xlsx(session: DbSession, principal: CurrentPrincipal, plan_id: PlanId
 @renewals.post(
     "/{asset_id}/renewal",
     summary="登记设备已更新或报废",
-    response_model=None,
     responses={**WRITE, **shaped(RenewalRead)},
 )
 def record_renewal(

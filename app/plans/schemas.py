@@ -228,7 +228,7 @@ class RenewalRead(_Out):
     asset_id: int
     status: Literal["renewed", "retired"]
     renewed_on: date | None
-    cost: float | None
+    cost: Decimal | None
     """Actual cost in 万元."""
     flag_status: str | None
     plans: list[int]
@@ -236,7 +236,7 @@ class RenewalRead(_Out):
 
 class CountCost(_Out):
     count: int
-    cost: float
+    cost: Decimal
     """万元."""
 
 
@@ -249,12 +249,12 @@ class ProgressRow(_Out):
     category: Category
     label: str
     planned: int
-    planned_cost: float
-    planned_assessment_cost: float
+    planned_cost: Decimal
+    planned_assessment_cost: Decimal
     done: int
-    done_planned_cost: float
-    actual_cost: float
-    done_ratio: float | None
+    done_planned_cost: Decimal
+    actual_cost: Decimal
+    done_ratio: Decimal | None
 
 
 class TargetRead(_Out):
@@ -265,13 +265,13 @@ class TargetRead(_Out):
     region: str
     category: Category
     metric: str
-    target: float
+    target: Decimal
     by: date
     description: str
     basis: str
-    fleet: float
-    achieved: float
-    planned: float
+    fleet: Decimal
+    achieved: Decimal
+    planned: Decimal
     status: Literal["met", "on_track", "short"]
     notes: list[str]
 
@@ -284,9 +284,9 @@ class ProgressRead(_Out):
     as_of: date
     planned: int
     done: int
-    planned_cost: float
-    planned_assessment_cost: float
-    actual_cost: float
+    planned_cost: Decimal
+    planned_assessment_cost: Decimal
+    actual_cost: Decimal
     by_year_category: list[ProgressRow]
     risk: dict[
         Literal["past_planned_year", "past_due", "scheduled_after_deadline", "beyond_budget"],

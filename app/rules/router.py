@@ -198,7 +198,6 @@ def due_list(
 @router.get(
     "/stats",
     summary="更新统计",
-    response_model=None,
     responses=downloads("JSON 统计;format=csv 或 xlsx 时为统计文件", Stats),
 )
 def due_stats(
