@@ -40,6 +40,8 @@ class ImportSettings(BaseModel):
     dry_run_keep_days: int = Field(default=7, ge=1)
     """A dry run not committed within this many days expires: its stored workbook is deleted
     and the batch is marked failed (upload the file again to import it)."""
+    storage_dir: Path = ROOT / "var" / "imports"
+    """Where uploaded workbooks wait for their job (one folder per batch)."""
 
 
 class HttpSettings(BaseModel):

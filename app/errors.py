@@ -47,9 +47,18 @@ class Conflict(DomainError):
 
 
 class Invalid(DomainError):
-    """Input that parses but breaks a rule; `errors` lists {loc, field, msg} items."""
+    """Input that parses but breaks a rule; `errors` lists {loc, field, msg, type} items (`type`
+    defaults to `value_error`, pydantic's code for a value a rule refuses)."""
 
     status, type, title = 422, "/problems/invalid", "输入不符合要求"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        if isinstance(extra.get("errors"), list):
+            extra["errors"] = [
+                {**e, "type": e.get("type") or "value_error"} if isinstance(e, dict) else e
+                for e in extra["errors"]
+            ]
+        super().__init__(detail, **extra)
 
 
 class Unauthorized(DomainError):
@@ -158,6 +167,7 @@ VALIDATION_MESSAGES: dict[str, str] = {
     "too_short": "条目过少(至少 {min_length} 项)",
     "too_long": "条目过多(最多 {max_length} 项)",
     "json_invalid": "不是有效的 JSON",
+    "nul_character": "不能含有 NUL(\\x00)字符",
     "value_error": "{error}",
     "assertion_error": "{error}",
 }

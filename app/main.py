@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -21,6 +21,7 @@ from app.health import router as health_router
 from app.imports.worker import start_import_worker
 from app.kit.body_limit import BodyLimit
 from app.kit.params import XLSX
+from app.kit.validation import refuse_nul
 from app.rules.tasks import DailyRefresh
 
 API_PREFIX = "/api/v1"
@@ -61,7 +62,7 @@ def api_router() -> APIRouter:
         imports_router,
         templates_router,
     ):
-        router.include_router(domain, responses=COMMON_PROBLEMS)
+        router.include_router(domain, responses=COMMON_PROBLEMS, dependencies=[Depends(refuse_nul)])
     return router
 
 

@@ -13,19 +13,20 @@ from app.accounts.schemas import (
     AccountList,
     AccountRead,
     AccountUpdate,
+    MeRead,
     TokenIssued,
     TokenRead,
 )
 from app.db import DbSession
 from app.errors import WRITE
-from app.kit.params import Cursor, id_path, limit_query
+from app.kit.params import Cursor, id_path, limit_query, shaped
 
 router = APIRouter(tags=["accounts"])
 AccountId = Annotated[int, id_path("账户")]
 TokenId = Annotated[int, id_path("令牌")]
 
 
-@router.get("/me", summary="当前账户")
+@router.get("/me", summary="当前账户", response_model=None, responses=shaped(MeRead))
 def me(principal: CurrentPrincipal) -> dict[str, Any]:
     """The caller's account, role and scope."""
     return {

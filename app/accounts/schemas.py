@@ -33,6 +33,18 @@ class AccountUpdate(BaseModel):
     active: bool | None = None
 
 
+class MeRead(BaseModel):
+    """GET /me: the caller's account, role and scope."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: int | None
+    name: str
+    role: Literal["admin", "editor", "viewer"]
+    region_prefix: str
+    category: str | None
+
+
 class AccountRead(BaseModel):
     """An account as admins see it."""
 

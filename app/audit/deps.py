@@ -32,6 +32,8 @@ def change_reason(request: Request) -> str | None:
         text = unquote(text, errors="strict").strip()
     except UnicodeDecodeError as exc:
         raise _invalid("百分号编码的内容不是 UTF-8 文字") from exc
+    if "\x00" in text:
+        raise _invalid("不能含有 NUL(\\x00)字符")
     if len(text) > MAX_REASON:
         raise _invalid(f"超过 {MAX_REASON} 个字符,请写得简短些")
     return text or None

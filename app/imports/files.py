@@ -10,11 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from app.config import ROOT
+from app.config import get_settings
 from app.errors import TooLarge
 
-STORAGE = ROOT / "var" / "imports"
-"""Where uploads wait for their job (tests point it elsewhere)."""
+STORAGE = get_settings().imports.storage_dir
+"""Where uploads wait for their job (`APP_IMPORTS__STORAGE_DIR`; tests point it elsewhere)."""
 CHUNK = 1 << 20
 
 

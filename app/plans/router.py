@@ -14,7 +14,17 @@ from app.assets.filters import CategoryFilter, category_code
 from app.db import DbSession
 from app.errors import WRITE
 from app.kit.labels import to_code, words
-from app.kit.params import XLSX, Cursor, XlsxFile, Year, id_path, id_query, limit_query
+from app.kit.params import (
+    XLSX,
+    Cursor,
+    XlsxFile,
+    Year,
+    downloads,
+    id_path,
+    id_query,
+    limit_query,
+    shaped,
+)
 from app.kit.sheets import download, file_stem
 from app.plans import edits, progress, queries, service
 from app.plans.export import export_plan
@@ -26,9 +36,11 @@ from app.plans.schemas import (
     PlanCreate,
     PlanList,
     PlanSummary,
+    ProgressRead,
     ProjectList,
     ProjectPatch,
     RenewalCreate,
+    RenewalRead,
 )
 from app.regions.queries import region_label
 
@@ -158,12 +170,7 @@ def approve_plan(session: DbSession, principal: CurrentPrincipal, plan_id: PlanI
 @router.get(
     "/{plan_id}/progress",
     summary="计划执行进度",
-    responses={
-        200: {
-            "description": "JSON;format=xlsx 时为进度、风险、目标三张表,csv 时为进度表",
-            "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {}},
-        }
-    },
+    responses=downloads("JSON;format=xlsx 时为进度、风险、目标三张表,csv 时为进度表", ProgressRead),
 )
 def plan_progress(
     session: DbSession,
@@ -209,7 +216,11 @@ def export_xlsx(session: DbSession, principal: CurrentPrincipal, plan_id: PlanId
     )
 
 
-@renewals.post("/{asset_id}/renewal", summary="登记设备已更新或报废", responses=WRITE)
+@renewals.post(
+    "/{asset_id}/renewal",
+    summary="登记设备已更新或报废",
+    responses={**WRITE, **shaped(RenewalRead)},
+)
 def record_renewal(
     session: DbSession, principal: CurrentPrincipal, asset_id: AssetId, body: RenewalCreate
 ) -> Any:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.kit.labels import AMOUNT_HELP, DATE_HELP, Day, MonthIn
 from app.kit.labels import Money as Amount
+from app.kit.params import MAX_ID
+from app.plans.costs import load_cost_model
 
 Category = Literal[
     "elevator", "water_pump", "boiler", "gas_pipe", "lpg_cylinder", "sanitation_vehicle"
@@ -20,6 +22,16 @@ Month = MonthIn
 MONTH_HELP = "年月:2026-11、2026/11、2026年11月"
 YearBudgetIn = Money | dict[str, Money]
 ON_HELP = f"{DATE_HELP}(只写年月为该月1日)"
+PlanYear = Annotated[int, Field(ge=2020, le=2100)]
+
+
+def _funding_channels(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(load_cost_model().funding_channels)
+
+
+FundingSource = Annotated[str, Field(max_length=32, json_schema_extra=_funding_channels)]
+"""资金来源: one of the funding channels of seed/costs.yaml (the service checks it, naming them;
+the OpenAPI document lists them)."""
 
 
 class _In(BaseModel):
@@ -36,8 +48,8 @@ class PlanCreate(_In):
     region: Annotated[str, Field(pattern=r"^(\d{2}|\d{4}|\d{6})?$")] | None = None
     """Region code prefix; default: the caller's own scope."""
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    first_year: Annotated[int, Field(ge=2020, le=2100)]
-    last_year: Annotated[int, Field(ge=2020, le=2100)]
+    first_year: PlanYear
+    last_year: PlanYear
     budgets: dict[str, YearBudgetIn] | None = Field(
         None, description=f"每年预算(或每年各类别预算),{AMOUNT_HELP}"
     )
@@ -54,11 +66,12 @@ class PlanCreate(_In):
 class LinePatch(_In):
     """Changes to one line of a draft (an approved plan gets a new draft version first)."""
 
-    year: int | None = None
+    year: PlanYear | None = None
+    """A year of the plan (moving a line past its deadline year marks it late)."""
     unit_cost: Money | None = Field(None, description=f"单价,{AMOUNT_HELP}")
     amount: Money | None = Field(None, description=f"金额,{AMOUNT_HELP}")
-    project_id: int | None = None
-    funding_source: Annotated[str, Field(max_length=32)] | None = None
+    project_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    funding_source: FundingSource | None = None
 
 
 class ProjectPatch(_In):
@@ -67,7 +80,7 @@ class ProjectPatch(_In):
     name: Annotated[str, Field(min_length=1, max_length=300)] | None = None
     implementation_subject: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     responsible_unit: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    funding_source: Annotated[str, Field(max_length=32)] | None = None
+    funding_source: FundingSource | None = None
     start_month: Month | None = Field(None, description=f"开工{MONTH_HELP}")
     finish_month: Month | None = Field(None, description=f"完工{MONTH_HELP}")
 
@@ -200,3 +213,83 @@ class EditResult(BaseModel):
     plan_version: int
     new_version: bool
     warnings: list[str]
+
+
+class _Out(BaseModel):
+    """The documented shape of an answer built as a dict: no key beyond those listed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RenewalRead(_Out):
+    """POST /assets/{id}/renewal: the asset after the renewal, and the plans whose lines it
+    marked done (those the caller may see)."""
+
+    asset_id: int
+    status: Literal["renewed", "retired"]
+    renewed_on: date | None
+    cost: Decimal | None
+    """Actual cost in 万元."""
+    flag_status: str | None
+    plans: list[int]
+
+
+class CountCost(_Out):
+    count: int
+    cost: Decimal
+    """万元."""
+
+
+class RiskRead(CountCost):
+    by_category: dict[str, CountCost]
+
+
+class ProgressRow(_Out):
+    year: int
+    category: Category
+    label: str
+    planned: int
+    planned_cost: Decimal
+    planned_assessment_cost: Decimal
+    done: int
+    done_planned_cost: Decimal
+    actual_cost: Decimal
+    done_ratio: Decimal | None
+
+
+class TargetRead(_Out):
+    """A rule pack's plan-level target measured against the ledger and the plan."""
+
+    id: str
+    pack_id: str
+    region: str
+    category: Category
+    metric: str
+    target: Decimal
+    by: date
+    description: str
+    basis: str
+    fleet: Decimal
+    achieved: Decimal
+    planned: Decimal
+    status: Literal["met", "on_track", "short"]
+    notes: list[str]
+
+
+class ProgressRead(_Out):
+    """GET /plans/{id}/progress: planned vs done by year × category, deadline risk among the lines
+    not done (as of today) and the targets."""
+
+    plan_id: int
+    as_of: date
+    planned: int
+    done: int
+    planned_cost: Decimal
+    planned_assessment_cost: Decimal
+    actual_cost: Decimal
+    by_year_category: list[ProgressRow]
+    risk: dict[
+        Literal["past_planned_year", "past_due", "scheduled_after_deadline", "beyond_budget"],
+        RiskRead,
+    ]
+    targets: list[TargetRead]

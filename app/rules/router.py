@@ -16,12 +16,12 @@ from app.db import DbSession
 from app.errors import NotFound
 from app.kit.dates import today
 from app.kit.labels import DATE_HELP, Day, DayUpTo, to_code, words
-from app.kit.params import XLSX, Cursor, limit_query
+from app.kit.params import XLSX, Cursor, downloads, limit_query
 from app.kit.sheets import attachment, download, file_stem
 from app.regions.queries import full_region_names, narrowest, region_label
 from app.rules import export, queries
 from app.rules.packs import Pack, get_registry
-from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary
+from app.rules.schemas import AssetFlags, DueList, PackRead, PackSummary, Stats
 
 router = APIRouter(tags=["rules"])
 Level = Literal["mandatory", "assess", "encouraged"]
@@ -149,12 +149,7 @@ Filters = Annotated[queries.DueFilters, Depends(due_filters)]
     "/due",
     response_model=DueList,
     summary="到期更新清单",
-    responses={
-        200: {
-            "description": "JSON 分页;format=csv 或 xlsx 时为整份清单文件",
-            "content": {"text/csv": {"schema": {"type": "string"}}, XLSX: {}},
-        }
-    },
+    responses=downloads("JSON 分页;format=csv 或 xlsx 时为整份清单文件"),
 )
 def due_list(
     session: DbSession,
@@ -200,7 +195,11 @@ def due_list(
     return {"items": items, "next_cursor": next_cursor, "limit": limit, "as_of": as_of}
 
 
-@router.get("/stats", summary="更新统计")
+@router.get(
+    "/stats",
+    summary="更新统计",
+    responses=downloads("JSON 统计;format=csv 或 xlsx 时为统计文件", Stats),
+)
 def due_stats(
     session: DbSession,
     principal: CurrentPrincipal,

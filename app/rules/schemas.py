@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class BasisRead(BaseModel):
@@ -99,3 +99,47 @@ class PackRead(PackSummary):
     rules: list[RuleRead]
     disabled: list[str]
     targets: list[dict[str, Any]]
+
+
+Level = Literal["mandatory", "assess", "encouraged"]
+
+
+class StatRow(BaseModel):
+    """Assets first due in one year, by region × category × level."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str
+    """Region code prefix of the grouping level (2, 4 or 6 digits)."""
+    category: str
+    level: Level
+    due_year: int | None
+    assets: int
+    length_m: float
+    """Metres of pipe (gas pipes; 0 for other categories)."""
+    capacity_tph: float
+    """t/h (boilers; 0 for other categories)."""
+    overdue: int
+    """In service and due before `as_of`."""
+
+
+class StatGap(BaseModel):
+    """Assets whose rule cannot be decided for want of data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str
+    category: str
+    rule_id: str
+    assets: int
+
+
+class Stats(BaseModel):
+    """GET /stats (JSON)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: date
+    group_by: Literal["province", "city", "district"]
+    rows: list[StatRow]
+    gaps: list[StatGap]
