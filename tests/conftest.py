@@ -110,3 +110,11 @@ def make_client(app: TestClient, db: sessionmaker[Session]) -> Callable[..., Tes
 def client(make_client: Callable[..., TestClient]) -> TestClient:
     """A national admin."""
     return make_client("admin")
+
+
+@pytest.fixture(autouse=True)
+def _uploads_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test stores an upload in the checkout's var/imports."""
+    from app.imports import files
+
+    monkeypatch.setattr(files, "STORAGE", tmp_path / "uploads")
