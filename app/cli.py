@@ -98,6 +98,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=workers,
+            http="app.serving:NoDelayH11Protocol",
             proxy_headers=False,
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
