@@ -23,7 +23,7 @@ from app.accounts.scope import SYSTEM, Principal, ensure_role
 from app.accounts.service import hash_token
 from app.audit.deps import change_reason
 from app.audit.recorder import bind_actor
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import DbSession, utcnow
 from app.errors import TooManyRequests, Unauthorized
 
@@ -108,41 +108,45 @@ def get_principal(request: Request, session: DbSession) -> Principal:
     instead of 401, so a guesser learns nothing more, while nobody can lock out a valid token by
     failing on its behalf (from its address, or by forging that address)."""
     settings = getattr(request.app.state, "settings", None) or get_settings()
-    principal = SYSTEM
-    if settings.auth.enabled:
-        token = _bearer(request)
-        key = hash_token(token) if token else ""
-        cached = token_cache.lookup(key) if token else None
-        if cached is not None:
-            request.state.actor = cached.name
-            bind_actor(session, cached, change_reason(request))
-            return cached
-        account = _authenticate(session, key) if token else None
-        if account is None:
-            limiter = failure_limiter(request.app)
-            keys = [f"client:{client_address(request, settings.http.trusted_proxies)}"]
-            if token:
-                keys.append(f"token:{token[:TOKEN_PREFIX]}")
-            limit = settings.auth.max_failures_per_minute
-            if any(limiter.blocked(key, limit) for key in keys):
-                raise TooManyRequests("认证失败次数过多,请一分钟后再试")
-            for key in keys:
-                limiter.fail(key)
-            raise Unauthorized(
-                "身份令牌无效或已被吊销,请向管理员申请新的令牌"
-                if token
-                else "缺少身份令牌,请在请求头中提供 Authorization: Bearer <令牌>"
-            )
-        principal = Principal(
-            account_id=account.id,
-            name=account.name,
-            role=account.role,
-            region_prefix=account.region_prefix,
-            category=account.category,
-        )
-        token_cache.remember(key, principal, settings.auth.token_cache_seconds)
+    principal = _resolve(request, session, settings) if settings.auth.enabled else SYSTEM
     request.state.actor = principal.name
     bind_actor(session, principal, change_reason(request))
+    return principal
+
+
+def _resolve(request: Request, session: Session, settings: Settings) -> Principal:
+    """The principal of the request's token: from the token cache, else looked up (and then
+    cached); a missing or invalid token is counted by the limiter and refused."""
+    token = _bearer(request)
+    token_hash = hash_token(token) if token else ""
+    if token:
+        cached = token_cache.lookup(token_hash)
+        if cached is not None:
+            return cached
+    account = _authenticate(session, token_hash) if token else None
+    if account is None:
+        limiter = failure_limiter(request.app)
+        keys = [f"client:{client_address(request, settings.http.trusted_proxies)}"]
+        if token:
+            keys.append(f"token:{token[:TOKEN_PREFIX]}")
+        limit = settings.auth.max_failures_per_minute
+        if any(limiter.blocked(key, limit) for key in keys):
+            raise TooManyRequests("认证失败次数过多,请一分钟后再试")
+        for key in keys:
+            limiter.fail(key)
+        raise Unauthorized(
+            "身份令牌无效或已被吊销,请向管理员申请新的令牌"
+            if token
+            else "缺少身份令牌,请在请求头中提供 Authorization: Bearer <令牌>"
+        )
+    principal = Principal(
+        account_id=account.id,
+        name=account.name,
+        role=account.role,
+        region_prefix=account.region_prefix,
+        category=account.category,
+    )
+    token_cache.remember(token_hash, principal, settings.auth.token_cache_seconds)
     return principal
 
 
